@@ -1,0 +1,411 @@
+//! Reading frames: the framing (§5.2), fragmentation (§5.4), control frame (§5.5), UTF-8 (§8.1)
+//! and size rules, applied to input as it arrives.
+//!
+//! Every check that a header allows happens when the header arrives, before any payload is read
+//! or any memory reserved. Payload bytes are unmasked and validated as soon as they arrive, so
+//! that invalid text fails at its first impossible byte even inside a frame that is still
+//! arriving. A data frame that is a whole message stays where it landed in the input buffer and
+//! leaves as a `Bytes` split off it: no copy after the read.
+
+use super::{Connection, Role, State};
+use crate::close::{CloseCode, CloseFrame, ClosePayloadError, parse_close_payload};
+use crate::error::ProtocolError;
+use crate::event::{Event, MessageKind};
+use crate::extension::DecodeError;
+use crate::frame::{HeaderError, MAX_CONTROL_PAYLOAD, OpCode, Status, decode_header};
+use crate::mask::apply_mask;
+use crate::utf8::{Utf8Bytes, Utf8Validator};
+use bytes::{Buf, BytesMut};
+
+/// The frame and message being read.
+#[derive(Debug, Default)]
+pub(super) struct Inbound {
+    frame: Option<InFrame>,
+    message: Option<InMessage>,
+}
+
+impl Inbound {
+    /// How many more bytes the current frame needs beyond the `buffered` input, if a frame is
+    /// being read.
+    pub(super) fn remaining_in_frame(&self, buffered: usize) -> Option<usize> {
+        let f = self.frame.as_ref()?;
+        let consumed = match f.mode {
+            // These keep the payload in the input buffer until the frame is complete.
+            Mode::InPlace | Mode::Control => 0,
+            Mode::Copy | Mode::Decode | Mode::Discard => f.done,
+        };
+        Some(f.len.saturating_sub(consumed).saturating_sub(buffered))
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct InFrame {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    len: usize,
+    /// Payload bytes processed so far.
+    done: usize,
+    mode: Mode,
+}
+
+/// Where a frame's payload goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Stays in the input buffer, unmasked and validated as it arrives, split off when complete.
+    InPlace,
+    /// Appended to the message buffer as it arrives (a fragment of an uncompressed message).
+    Copy,
+    /// Fed to the extension's decoder as it arrives; the output goes to the message buffer.
+    Decode,
+    /// Dropped: data that arrives after our close frame.
+    Discard,
+    /// A control frame: read whole (it is at most 125 bytes).
+    Control,
+}
+
+#[derive(Debug)]
+struct InMessage {
+    kind: MessageKind,
+    compressed: bool,
+    buf: BytesMut,
+    /// Payload bytes counted against the message limit so far.
+    size: usize,
+    utf8: Utf8Validator,
+    /// Streaming mode: no fragment of this message has been delivered yet.
+    first_pending: bool,
+}
+
+/// What one step of reading produced.
+enum Step {
+    NeedMore,
+    Continue,
+    Event(Event),
+}
+
+impl Connection {
+    /// Reads frames until one produces an event or the input runs out.
+    pub(super) fn read_frames(&mut self) -> Result<Option<Event>, ProtocolError> {
+        if matches!(self.state, State::CloseReceived | State::AwaitingEof) {
+            // The peer's close frame was its last word (RFC 6455 §5.5.1); ignore anything after.
+            self.input.clear();
+            return Ok(None);
+        }
+        loop {
+            let frame = match self.inbound.frame {
+                Some(f) => f,
+                None => match self.start_frame()? {
+                    Some(f) => f,
+                    None => return Ok(None),
+                },
+            };
+            let step = match frame.mode {
+                Mode::Control => self.read_control(frame)?,
+                Mode::InPlace => self.read_in_place(frame)?,
+                Mode::Copy | Mode::Decode => self.read_into_message(frame)?,
+                Mode::Discard => self.skip(frame),
+            };
+            match step {
+                Step::NeedMore => return Ok(None),
+                Step::Continue => {}
+                Step::Event(ev) => return Ok(Some(ev)),
+            }
+        }
+    }
+
+    /// Decodes and checks the next header. Every rule that a header alone can break fails here.
+    fn start_frame(&mut self) -> Result<Option<InFrame>, ProtocolError> {
+        let (h, header_len) = match decode_header(&self.input) {
+            Ok(Status::Complete(found)) => found,
+            Ok(Status::Partial(_)) => return Ok(None),
+            Err(HeaderError::LengthTopBitSet) => return Err(ProtocolError::LengthTopBitSet),
+        };
+        match (self.role, h.mask) {
+            (Role::Server, None) => return Err(ProtocolError::UnmaskedFrame),
+            (Role::Client, Some(_)) => return Err(ProtocolError::MaskedFrame),
+            _ => {}
+        }
+        let ext_bits = self.extension.as_ref().map_or(0, |e| e.rsv_bits());
+        let stray = h.rsv & !ext_bits;
+        if stray != 0 {
+            return Err(ProtocolError::ReservedBits(stray));
+        }
+        if h.payload_len > self.settings.max_frame as u64 {
+            return Err(ProtocolError::FrameTooBig { len: h.payload_len, limit: self.settings.max_frame });
+        }
+        // Fits in usize: it is at most max_frame.
+        let len = h.payload_len as usize;
+        let discard = self.state != State::Open;
+        let mode = match h.opcode {
+            OpCode::Reserved(bits) => return Err(ProtocolError::ReservedOpcode(bits)),
+            op if op.is_control() => {
+                if !h.fin {
+                    return Err(ProtocolError::FragmentedControlFrame);
+                }
+                if len > MAX_CONTROL_PAYLOAD {
+                    return Err(ProtocolError::ControlFrameTooLong(h.payload_len));
+                }
+                if h.rsv != 0 {
+                    // Extensions transform data messages only.
+                    return Err(ProtocolError::ReservedBits(h.rsv));
+                }
+                Mode::Control
+            }
+            OpCode::Continuation => {
+                let Some(msg) = self.inbound.message.as_mut() else {
+                    return Err(ProtocolError::UnexpectedContinuation);
+                };
+                if h.rsv != 0 {
+                    // RFC 7692 §6.1: the extension's bit belongs on the first frame only.
+                    return Err(ProtocolError::ReservedBits(h.rsv));
+                }
+                if !msg.compressed {
+                    msg.size += len;
+                    if msg.size > self.settings.max_message {
+                        return Err(ProtocolError::MessageTooBig { limit: self.settings.max_message });
+                    }
+                }
+                if discard {
+                    Mode::Discard
+                } else if msg.compressed {
+                    Mode::Decode
+                } else if self.settings.stream_fragments {
+                    Mode::InPlace
+                } else {
+                    Mode::Copy
+                }
+            }
+            op => {
+                if self.inbound.message.is_some() {
+                    return Err(ProtocolError::ExpectedContinuation);
+                }
+                let compressed = h.rsv != 0;
+                if !compressed && len > self.settings.max_message {
+                    return Err(ProtocolError::MessageTooBig { limit: self.settings.max_message });
+                }
+                let kind = if op == OpCode::Text { MessageKind::Text } else { MessageKind::Binary };
+                self.inbound.message = Some(InMessage {
+                    kind,
+                    compressed,
+                    buf: BytesMut::new(),
+                    size: if compressed { 0 } else { len },
+                    utf8: Utf8Validator::new(),
+                    first_pending: true,
+                });
+                if discard {
+                    Mode::Discard
+                } else if compressed {
+                    Mode::Decode
+                } else if h.fin || self.settings.stream_fragments {
+                    Mode::InPlace
+                } else {
+                    Mode::Copy
+                }
+            }
+        };
+        self.input.advance(header_len);
+        let frame = InFrame { opcode: h.opcode, fin: h.fin, mask: h.mask, len, done: 0, mode };
+        self.inbound.frame = Some(frame);
+        Ok(Some(frame))
+    }
+
+    fn read_control(&mut self, frame: InFrame) -> Result<Step, ProtocolError> {
+        if self.input.len() < frame.len {
+            return Ok(Step::NeedMore);
+        }
+        let mut payload = self.input.split_to(frame.len);
+        if let Some(key) = frame.mask {
+            apply_mask(&mut payload, key, 0);
+        }
+        let payload = payload.freeze();
+        self.inbound.frame = None;
+        self.mark_activity();
+        let event = match frame.opcode {
+            OpCode::Ping => {
+                if self.state == State::Open && self.settings.auto_pong {
+                    self.queue_pong(&payload);
+                }
+                Event::Ping(payload)
+            }
+            OpCode::Pong => {
+                if let Some(seq) = self.timers.ping_in_flight {
+                    if payload[..] == seq.to_be_bytes() {
+                        self.timers.ping_in_flight = None;
+                        self.timers.pong = None;
+                    }
+                }
+                Event::Pong(payload)
+            }
+            _ => self.on_close_frame(payload)?,
+        };
+        Ok(Step::Event(event))
+    }
+
+    /// Answers a ping. Past the write limit only the latest pong is kept (RFC 6455 §5.5.3 allows
+    /// answering only the most recent ping), so a ping flood cannot grow the output buffer.
+    fn queue_pong(&mut self, payload: &[u8]) {
+        if self.output.len() < self.settings.write_limit {
+            self.write_control(OpCode::Pong, payload);
+        } else {
+            self.pending_pong = Some(bytes::Bytes::copy_from_slice(payload));
+        }
+    }
+
+    fn on_close_frame(&mut self, payload: bytes::Bytes) -> Result<Event, ProtocolError> {
+        let frame = match parse_close_payload(payload) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => CloseFrame::new(CloseCode::NO_STATUS, ""),
+            Err(ClosePayloadError::OneByte) => return Err(ProtocolError::InvalidClosePayload),
+            Err(ClosePayloadError::InvalidCode(code)) => return Err(ProtocolError::InvalidCloseCode(code)),
+            Err(ClosePayloadError::InvalidReason) => return Err(ProtocolError::InvalidUtf8),
+        };
+        self.close_received = Some(frame.clone());
+        match self.state {
+            State::Open if self.settings.auto_close => {
+                // Echo the code (an empty close gets an empty close back).
+                self.write_close(frame.code, "");
+                self.after_close_exchange();
+            }
+            State::Open => {
+                self.state = State::CloseReceived;
+                self.timers.close = self.timers.after(self.settings.close_timeout);
+            }
+            State::CloseSent => self.after_close_exchange(),
+            _ => {}
+        }
+        Ok(Event::CloseReceived(frame))
+    }
+
+    fn read_in_place(&mut self, mut frame: InFrame) -> Result<Step, ProtocolError> {
+        let available = self.input.len().min(frame.len);
+        if available > frame.done {
+            let fresh = &mut self.input[frame.done..available];
+            if let Some(key) = frame.mask {
+                apply_mask(fresh, key, frame.done);
+            }
+            let msg = self.inbound.message.as_mut().expect("a data frame belongs to a message");
+            if msg.kind == MessageKind::Text {
+                msg.utf8.feed(fresh).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            frame.done = available;
+            self.inbound.frame = Some(frame);
+        }
+        if frame.done < frame.len {
+            return Ok(Step::NeedMore);
+        }
+        let payload = self.input.split_to(frame.len).freeze();
+        self.inbound.frame = None;
+        self.mark_activity();
+        if self.settings.stream_fragments {
+            let msg = self.inbound.message.as_mut().expect("a data frame belongs to a message");
+            let (kind, first) = (msg.kind, msg.first_pending);
+            msg.first_pending = false;
+            if frame.fin {
+                self.end_message()?;
+            }
+            return Ok(Step::Event(Event::Fragment { kind, payload, first, last: frame.fin }));
+        }
+        let kind = self.end_message()?;
+        Ok(Step::Event(match kind {
+            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
+            MessageKind::Binary => Event::Binary(payload),
+        }))
+    }
+
+    fn read_into_message(&mut self, mut frame: InFrame) -> Result<Step, ProtocolError> {
+        let max_message = self.settings.max_message;
+        let msg = self.inbound.message.as_mut().expect("a data frame belongs to a message");
+        let n = self.input.len().min(frame.len - frame.done);
+        if n > 0 {
+            let fresh = &mut self.input[..n];
+            if let Some(key) = frame.mask {
+                apply_mask(fresh, key, frame.done);
+            }
+            let before = msg.buf.len();
+            if frame.mode == Mode::Decode {
+                let ext = self.extension.as_mut().expect("a compressed message has an extension");
+                ext.decode(fresh, &mut msg.buf, max_message - msg.size).map_err(|e| decode_error(e, max_message))?;
+                msg.size += msg.buf.len() - before;
+            } else {
+                msg.buf.extend_from_slice(fresh);
+            }
+            if msg.kind == MessageKind::Text {
+                msg.utf8.feed(&msg.buf[before..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+            self.input.advance(n);
+            frame.done += n;
+            self.inbound.frame = Some(frame);
+        }
+        if frame.done < frame.len {
+            return Ok(Step::NeedMore);
+        }
+        self.inbound.frame = None;
+        if frame.fin && frame.mode == Mode::Decode {
+            let before = msg.buf.len();
+            let ext = self.extension.as_mut().expect("a compressed message has an extension");
+            ext.finish_decode(&mut msg.buf, max_message - msg.size).map_err(|e| decode_error(e, max_message))?;
+            msg.size += msg.buf.len() - before;
+            if msg.kind == MessageKind::Text {
+                msg.utf8.feed(&msg.buf[before..]).map_err(|_| ProtocolError::InvalidUtf8)?;
+            }
+        }
+        self.mark_activity();
+        let msg = self.inbound.message.as_mut().expect("a data frame belongs to a message");
+        if self.settings.stream_fragments {
+            let (kind, first) = (msg.kind, msg.first_pending);
+            msg.first_pending = false;
+            let payload = msg.buf.split().freeze();
+            if frame.fin {
+                self.end_message()?;
+            }
+            return Ok(Step::Event(Event::Fragment { kind, payload, first, last: frame.fin }));
+        }
+        if !frame.fin {
+            return Ok(Step::Continue);
+        }
+        let payload = core::mem::take(&mut msg.buf).freeze();
+        let kind = self.end_message()?;
+        Ok(Step::Event(match kind {
+            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
+            MessageKind::Binary => Event::Binary(payload),
+        }))
+    }
+
+    fn skip(&mut self, mut frame: InFrame) -> Step {
+        let n = self.input.len().min(frame.len - frame.done);
+        self.input.advance(n);
+        frame.done += n;
+        if frame.done < frame.len {
+            self.inbound.frame = Some(frame);
+            return Step::NeedMore;
+        }
+        self.inbound.frame = None;
+        if frame.fin {
+            self.inbound.message = None;
+        }
+        Step::Continue
+    }
+
+    /// Ends the current message, checking that its text did not stop inside a code point.
+    fn end_message(&mut self) -> Result<MessageKind, ProtocolError> {
+        let mut msg = self.inbound.message.take().expect("a data frame belongs to a message");
+        if msg.kind == MessageKind::Text {
+            msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        Ok(msg.kind)
+    }
+
+    #[inline]
+    fn mark_activity(&mut self) {
+        if self.settings.idle_timeout.is_some() {
+            self.timers.idle = self.timers.after(self.settings.idle_timeout);
+        }
+    }
+}
+
+fn decode_error(e: DecodeError, limit: usize) -> ProtocolError {
+    match e {
+        DecodeError::TooBig => ProtocolError::MessageTooBig { limit },
+        DecodeError::Invalid(why) => ProtocolError::InvalidExtensionData(why),
+    }
+}

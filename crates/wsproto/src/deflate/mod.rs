@@ -1,0 +1,300 @@
+//! permessage-deflate (RFC 7692), built on the [`Extension`] seam.
+//!
+//! Turn it on with one line, [`Config::with_deflate`](crate::Config::with_deflate); the
+//! handshake then negotiates it and the connection compresses and inflates without further help.
+//!
+//! - **Bounded inflation.** Output is produced in steps into a buffer that may not grow past the
+//!   message size limit, so a 1 KiB message that would inflate to 1 GiB fails with 1009 after
+//!   allocating at most the limit. Text is validated as it inflates and fails fast with 1007.
+//! - **Negotiation.** All four parameters, with strict parsing: an offer with a duplicate, unknown
+//!   or out-of-range parameter is declined (server) or fails the handshake (client).
+//! - **Windows.** A negotiated window below 32 KiB is honoured natively by `zlib-rs`. `miniz_oxide`
+//!   always compresses with 32 KiB, so with it (and for the 256-byte window zlib cannot produce)
+//!   the compressor starts every message afresh and compresses only messages no longer than the
+//!   window: no back-reference can then reach further than the window. Longer messages are sent
+//!   uncompressed, which RFC 7692 allows per message.
+//!
+//! # Memory per connection
+//!
+//! State is created on first use. See `docs/performance.md` for measured figures per backend and
+//! window; [`DeflateConfig::memory_level`], smaller windows and `no_context_takeover` cap it.
+
+mod backend;
+mod params;
+
+pub use backend::Backend;
+pub use params::NAME;
+
+use crate::error::HandshakeError;
+use crate::extension::{DecodeError, Extension};
+use crate::frame::RSV1;
+use crate::handshake::ExtensionOffer;
+use alloc::boxed::Box;
+use alloc::string::String;
+use backend::{Compress, Decompress};
+use bytes::BytesMut;
+use core::fmt;
+use params::Agreement;
+
+/// permessage-deflate settings, for either side.
+///
+/// The four RFC 7692 parameters say what this side asks for (a client's offer) or imposes (a
+/// server's response). The rest tune this side's own compressor.
+///
+/// ```
+/// use wsproto::Config;
+/// use wsproto::deflate::DeflateConfig;
+///
+/// // The one line that turns compression on:
+/// let config = Config::default().with_deflate();
+/// // A server that caps memory: no context takeover in either direction, 4 KiB windows.
+/// let lean = DeflateConfig::default()
+///     .server_no_context_takeover(true)
+///     .client_no_context_takeover(true)
+///     .server_max_window_bits(12)
+///     .client_max_window_bits(12);
+/// let config = Config::default().deflate(Some(lean));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeflateConfig {
+    /// Compression level, 0 (store) to 9 (smallest). Default 1: most of the gain for a fraction
+    /// of the time.
+    pub level: u8,
+    /// Messages shorter than this many bytes are sent uncompressed. Default 32.
+    pub min_compress_size: usize,
+    /// The server resets its compressor after every message. A client asks for it; a server
+    /// imposes it on itself. Default off.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compressor after every message. A client promises it; a server
+    /// imposes it on the client. Default off.
+    pub client_no_context_takeover: bool,
+    /// The largest window the server compresses with, as a power of two, 8–15. Default 15.
+    pub server_max_window_bits: u8,
+    /// The largest window the client compresses with, as a power of two, 8–15. Default 15.
+    pub client_max_window_bits: u8,
+    /// zlib's memory level for this side's compressor, 1–9 (`zlib-rs` only). Default 8. Each step
+    /// down halves the hash table.
+    pub memory_level: u8,
+    /// Which library does the work.
+    pub backend: Backend,
+}
+
+impl Default for DeflateConfig {
+    fn default() -> DeflateConfig {
+        DeflateConfig {
+            level: 1,
+            min_compress_size: 32,
+            server_no_context_takeover: false,
+            client_no_context_takeover: false,
+            server_max_window_bits: 15,
+            client_max_window_bits: 15,
+            memory_level: 8,
+            backend: Backend::default(),
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            #[must_use]
+            pub fn $name(mut self, value: $ty) -> DeflateConfig {
+                self.$name = value;
+                self
+            }
+        )*
+    };
+}
+
+impl DeflateConfig {
+    setters! {
+        /// Sets [`DeflateConfig::level`] (clamped to 9 when used).
+        level: u8;
+        /// Sets [`DeflateConfig::min_compress_size`].
+        min_compress_size: usize;
+        /// Sets [`DeflateConfig::server_no_context_takeover`].
+        server_no_context_takeover: bool;
+        /// Sets [`DeflateConfig::client_no_context_takeover`].
+        client_no_context_takeover: bool;
+        /// Sets [`DeflateConfig::memory_level`].
+        memory_level: u8;
+        /// Sets [`DeflateConfig::backend`].
+        backend: Backend;
+    }
+
+    /// Sets [`DeflateConfig::server_max_window_bits`], clamped to 8–15.
+    #[must_use]
+    pub fn server_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.server_max_window_bits = bits.clamp(8, 15);
+        self
+    }
+
+    /// Sets [`DeflateConfig::client_max_window_bits`], clamped to 8–15.
+    #[must_use]
+    pub fn client_max_window_bits(mut self, bits: u8) -> DeflateConfig {
+        self.client_max_window_bits = bits.clamp(8, 15);
+        self
+    }
+}
+
+/// The client's `Sec-WebSocket-Extensions` offer for `config`.
+pub fn client_offer(config: &DeflateConfig) -> String {
+    params::format_params(&params::client_offer(config))
+}
+
+/// Client: checks the extensions in a 101 response and builds the extension they agree to.
+///
+/// `config` is what the client offered (`None`: it offered nothing, so any extension in the
+/// response is an error).
+pub fn negotiate_client(config: Option<&DeflateConfig>, response: &[ExtensionOffer]) -> Result<Option<DeflateExtension>, HandshakeError> {
+    let mut chosen = None;
+    for ext in response {
+        let offered = config.filter(|_| ext.name.eq_ignore_ascii_case(NAME) && chosen.is_none());
+        let Some(cfg) = offered else {
+            return Err(HandshakeError::UnexpectedExtension(alloc::string::ToString::to_string(ext)));
+        };
+        chosen = Some(DeflateExtension::new(cfg, params::client_accept(cfg, ext)?));
+    }
+    Ok(chosen)
+}
+
+/// Server: picks the first offer it can honour. Returns the `Sec-WebSocket-Extensions` response
+/// value and the extension, or `None` when every offer is declined.
+///
+/// The core calls this during [`Connection::accept`](crate::Connection::accept); it is public for
+/// servers whose handshake another HTTP stack performs, together with
+/// [`Connection::upgraded_server`](crate::Connection::upgraded_server).
+pub fn negotiate_server(config: &DeflateConfig, offers: &[ExtensionOffer]) -> Option<(String, DeflateExtension)> {
+    let (response, agreement) = params::server_accept(config, offers)?;
+    Some((params::format_params(&response), DeflateExtension::new(config, agreement)))
+}
+
+/// The negotiated permessage-deflate extension of one connection.
+pub struct DeflateExtension {
+    agreement: Agreement,
+    level: u8,
+    min_size: usize,
+    memory_level: u8,
+    backend: Backend,
+    /// Messages longer than this are sent uncompressed, and the compressor starts afresh for
+    /// every message, because the backend cannot honour the negotiated window natively.
+    fit_limit: Option<usize>,
+    compressor: Option<Box<dyn Compress>>,
+    decompressor: Option<Box<dyn Decompress>>,
+    /// The incoming message's deflate stream ended with a final block.
+    stream_ended: bool,
+}
+
+impl fmt::Debug for DeflateExtension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeflateExtension")
+            .field("local_no_context_takeover", &self.agreement.local_no_context_takeover)
+            .field("remote_no_context_takeover", &self.agreement.remote_no_context_takeover)
+            .field("local_window_bits", &self.agreement.local_window_bits)
+            .field("remote_window_bits", &self.agreement.remote_window_bits)
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DeflateExtension {
+    fn new(cfg: &DeflateConfig, agreement: Agreement) -> DeflateExtension {
+        let native = backend::native_window_bits(cfg.backend, agreement.local_window_bits);
+        let fit_limit = (native > agreement.local_window_bits).then(|| 1usize << agreement.local_window_bits);
+        DeflateExtension {
+            agreement,
+            level: cfg.level.min(9),
+            min_size: cfg.min_compress_size,
+            memory_level: cfg.memory_level,
+            backend: cfg.backend,
+            fit_limit,
+            compressor: None,
+            decompressor: None,
+            stream_ended: false,
+        }
+    }
+
+    /// Whether this side resets its compressor after every message.
+    pub fn local_no_context_takeover(&self) -> bool {
+        self.agreement.local_no_context_takeover || self.fit_limit.is_some()
+    }
+
+    /// The window this side compresses with, in bits.
+    pub fn local_window_bits(&self) -> u8 {
+        self.agreement.local_window_bits
+    }
+
+    /// The window the peer compresses with, in bits.
+    pub fn remote_window_bits(&self) -> u8 {
+        self.agreement.remote_window_bits
+    }
+
+    fn decompressor(&mut self) -> &mut dyn Decompress {
+        let (backend, bits) = (self.backend, self.agreement.remote_window_bits);
+        &mut **self.decompressor.get_or_insert_with(|| backend::decompressor(backend, bits))
+    }
+}
+
+/// The empty stored block that a sync flush ends with, which RFC 7692 §7.2.1 removes from each
+/// message and §7.2.2 puts back before inflating.
+const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+impl Extension for DeflateExtension {
+    fn rsv_bits(&self) -> u8 {
+        RSV1
+    }
+
+    fn decode(&mut self, input: &[u8], out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
+        if self.stream_ended {
+            if input.is_empty() {
+                return Ok(());
+            }
+            return Err(DecodeError::Invalid("data after the final deflate block"));
+        }
+        let ended = self.decompressor().decompress(input, out, limit)?;
+        self.stream_ended = ended;
+        Ok(())
+    }
+
+    fn finish_decode(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
+        if !self.stream_ended {
+            let ended = self.decompressor().decompress(&TAIL, out, limit)?;
+            self.stream_ended = ended;
+        }
+        if self.stream_ended {
+            // A final block ends the stream; the next message starts a new one.
+            self.decompressor().reset();
+            self.stream_ended = false;
+        }
+        Ok(())
+    }
+
+    fn begin_encode(&mut self, len: Option<usize>) -> u8 {
+        let compress = match (len, self.fit_limit) {
+            (Some(n), _) if n < self.min_size => false,
+            (Some(n), Some(fit)) => n <= fit,
+            (None, Some(_)) => false,
+            _ => true,
+        };
+        if compress { RSV1 } else { 0 }
+    }
+
+    fn encode(&mut self, input: &[u8], last: bool, out: &mut BytesMut) -> Result<(), &'static str> {
+        let (backend, level, bits, mem) = (self.backend, self.level, self.agreement.local_window_bits, self.memory_level);
+        let compressor =
+            self.compressor.get_or_insert_with(|| backend::compressor(backend, level, backend::native_window_bits(backend, bits), mem));
+        let start = out.len();
+        compressor.compress_sync(input, out)?;
+        if last {
+            if out[start..].ends_with(&TAIL) {
+                out.truncate(out.len() - TAIL.len());
+            }
+            if self.agreement.local_no_context_takeover || self.fit_limit.is_some() {
+                compressor.reset();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! What a connection reports: owned events, and the message type the adapters share.
+
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::ConnectionError;
+use crate::handshake::{Request, Response};
+use crate::utf8::Utf8Bytes;
+use bytes::Bytes;
+
+/// Text or binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Arbitrary bytes (opcode 0x2).
+    Binary,
+}
+
+/// Something that happened on a connection, returned by
+/// [`Connection::poll_event`](crate::Connection::poll_event).
+///
+/// Events own their data: payloads are [`Bytes`] split off the input buffer without a copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Server: a valid upgrade request arrived. Answer it with
+    /// [`Connection::accept`](crate::Connection::accept) or
+    /// [`Connection::reject`](crate::Connection::reject).
+    Request(Request),
+    /// Client: the server accepted the upgrade; the connection is open.
+    Connected(Response),
+    /// A whole text message.
+    Text(Utf8Bytes),
+    /// A whole binary message.
+    Binary(Bytes),
+    /// One frame of a data message, when [`Config::stream_fragments`](crate::Config::stream_fragments)
+    /// is on. For text, the concatenation of a message's fragments is valid UTF-8 (checked as they
+    /// arrive), but one fragment may end inside a code point.
+    Fragment {
+        /// Text or binary, the same for every fragment of a message.
+        kind: MessageKind,
+        /// This fragment's payload (decompressed, if the message was compressed).
+        payload: Bytes,
+        /// Whether this is the message's first fragment.
+        first: bool,
+        /// Whether this is the message's last fragment.
+        last: bool,
+    },
+    /// A ping. Unless [`Config::auto_pong`](crate::Config::auto_pong) is off, the pong is already
+    /// queued.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// The peer sent a close frame. An empty close frame is reported with code 1005. Unless
+    /// [`Config::auto_close`](crate::Config::auto_close) is off, the reply is already queued.
+    CloseReceived(CloseFrame),
+    /// The connection is over; no more events follow. Write out any pending output, then close the
+    /// transport.
+    Closed(Closed),
+}
+
+/// How a connection ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Closed {
+    /// The close frame this side sent, if any.
+    pub sent: Option<CloseFrame>,
+    /// The close frame the peer sent, if any (code 1005 if it was empty).
+    pub received: Option<CloseFrame>,
+    /// Whether the closing handshake completed: both close frames were exchanged.
+    pub clean: bool,
+    /// Why the connection ended abnormally, if it did.
+    pub error: Option<ConnectionError>,
+}
+
+impl Closed {
+    /// The connection close code of RFC 6455 §7.1.5: the code of the close frame received, 1005 if
+    /// it had none, or 1006 if none was received.
+    pub fn code(&self) -> CloseCode {
+        self.received.as_ref().map_or(CloseCode::ABNORMAL, |f| f.code)
+    }
+
+    /// The reason of the close frame received, or an empty string.
+    pub fn reason(&self) -> &str {
+        self.received.as_ref().map_or("", |f| f.reason.as_str())
+    }
+}
+
+/// A WebSocket message, as the adapters send and receive it.
+///
+/// The shape follows tungstenite's `Message`, so that code written for it reads the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+    /// A ping. Received pings are answered automatically.
+    Ping(Bytes),
+    /// A pong.
+    Pong(Bytes),
+    /// A close frame; `None` is an empty one.
+    Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<Utf8Bytes>) -> Message {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(data: impl Into<Bytes>) -> Message {
+        Message::Binary(data.into())
+    }
+
+    /// Whether this is a text or binary message.
+    pub fn is_data(&self) -> bool {
+        matches!(self, Message::Text(_) | Message::Binary(_))
+    }
+
+    /// The payload bytes (empty for a close).
+    pub fn payload(&self) -> &[u8] {
+        match self {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(_) => &[],
+        }
+    }
+
+    /// The text, if this is a text message.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Message::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(t: Utf8Bytes) -> Message {
+        Message::Text(t)
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    fn from(s: alloc::string::String) -> Message {
+        Message::Text(s.into())
+    }
+}
+
+impl From<&'static str> for Message {
+    fn from(s: &'static str) -> Message {
+        Message::Text(s.into())
+    }
+}
+
+impl From<Bytes> for Message {
+    fn from(b: Bytes) -> Message {
+        Message::Binary(b)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    fn from(v: alloc::vec::Vec<u8>) -> Message {
+        Message::Binary(v.into())
+    }
+}

@@ -1,0 +1,169 @@
+//! Conversions to and from the `http` crate's types (feature `http`).
+//!
+//! These let the adapters take the request types that tungstenite users pass to `connect`, and
+//! let a hyper or axum server validate an upgrade and build its 101 response.
+
+use super::{ClientRequest, Headers, Request, Response, UrlError, accept_key};
+use crate::error::HandshakeError;
+use alloc::string::String;
+
+impl From<&http::HeaderMap> for Headers {
+    fn from(map: &http::HeaderMap) -> Headers {
+        let mut h = Headers::new();
+        for (name, value) in map {
+            h.append(name.as_str(), value.as_bytes());
+        }
+        h
+    }
+}
+
+impl From<&Headers> for http::HeaderMap {
+    /// Fields whose name or value `http` refuses are left out.
+    fn from(headers: &Headers) -> http::HeaderMap {
+        let mut map = http::HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers.iter() {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_bytes(value)) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+}
+
+/// The headers that the handshake writes itself; copies from a user's request are dropped.
+fn is_handshake_header(name: &http::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "host"
+            | "upgrade"
+            | "connection"
+            | "sec-websocket-key"
+            | "sec-websocket-version"
+            | "sec-websocket-extensions"
+            | "sec-websocket-protocol"
+            | "origin"
+    )
+}
+
+impl ClientRequest {
+    /// A request from an `http::Request`: its URI gives the target, `Sec-WebSocket-Protocol` the
+    /// subprotocols, `Origin` the origin, and every other header is sent as it is. The handshake's
+    /// own headers (`Sec-WebSocket-Key` and the like) are always generated afresh.
+    pub fn from_http<B>(req: &http::Request<B>) -> Result<ClientRequest, UrlError> {
+        let uri = req.uri();
+        let mut out = ClientRequest::from_url(&alloc::format!(
+            "{}://{}{}",
+            uri.scheme_str().unwrap_or("ws"),
+            uri.authority().map(|a| a.as_str()).ok_or(UrlError("missing host"))?,
+            uri.path_and_query().map_or("/", |p| p.as_str())
+        ))?;
+        for value in req.headers().get_all(http::header::SEC_WEBSOCKET_PROTOCOL) {
+            for p in super::headers::split_list(value.as_bytes()) {
+                out = out.subprotocol(String::from_utf8_lossy(p));
+            }
+        }
+        if let Some(origin) = req.headers().get(http::header::ORIGIN).and_then(|o| o.to_str().ok()) {
+            out = out.origin(origin);
+        }
+        for (name, value) in req.headers() {
+            if !is_handshake_header(name) {
+                out = out.header(name.as_str(), String::from_utf8_lossy(value.as_bytes()));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Request {
+    /// Validates an upgrade request that another HTTP stack parsed (RFC 6455 §4.2.1).
+    pub fn from_http<B>(req: &http::Request<B>) -> Result<Request, HandshakeError> {
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        Request::from_parts(req.method().as_str(), target, req.version() == http::Version::HTTP_11, Headers::from(req.headers()))
+    }
+
+    /// The request as an `http::Request` (without a body).
+    pub fn to_http(&self) -> http::Request<()> {
+        let mut req = http::Request::new(());
+        *req.method_mut() = http::Method::GET;
+        *req.uri_mut() = self.target().parse().unwrap_or_default();
+        *req.headers_mut() = http::HeaderMap::from(self.headers());
+        req
+    }
+
+    /// The 101 response that accepts this request, for a server whose HTTP stack writes it.
+    ///
+    /// `extensions` is the value from [`negotiate_server`](crate::deflate::negotiate_server), if
+    /// any.
+    pub fn upgrade_response(&self, subprotocol: Option<&str>, extensions: Option<&str>) -> http::Response<()> {
+        let mut resp = http::Response::new(());
+        *resp.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        let h = resp.headers_mut();
+        h.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
+        h.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+        if let Ok(v) = http::HeaderValue::from_str(&accept_key(self.key().as_bytes())) {
+            h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+        }
+        if let Some(v) = subprotocol.and_then(|p| http::HeaderValue::from_str(p).ok()) {
+            h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+        }
+        if let Some(v) = extensions.and_then(|e| http::HeaderValue::from_str(e).ok()) {
+            h.insert(http::header::SEC_WEBSOCKET_EXTENSIONS, v);
+        }
+        resp
+    }
+}
+
+impl Response {
+    /// The response as an `http::Response` (without a body).
+    pub fn to_http(&self) -> http::Response<()> {
+        let mut resp = http::Response::new(());
+        *resp.status_mut() = http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::SWITCHING_PROTOCOLS);
+        *resp.headers_mut() = http::HeaderMap::from(self.headers());
+        resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[allow(unused_imports)]
+    use crate::test_prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn client_requests_come_from_http_requests() {
+        let req = http::Request::builder()
+            .uri("wss://example.com:8443/feed?x=1")
+            .header("Sec-WebSocket-Protocol", "a, b")
+            .header("Origin", "https://example.com")
+            .header("Authorization", "Bearer t")
+            .header("Sec-WebSocket-Key", "ignored")
+            .body(())
+            .unwrap();
+        let c = ClientRequest::from_http(&req).unwrap();
+        assert_eq!((c.host(), c.port(), c.target(), c.is_secure()), ("example.com", 8443, "/feed?x=1", true));
+        assert_eq!(c.subprotocols(), ["a", "b"]);
+        assert_eq!(c.headers(), [("authorization".to_string(), "Bearer t".to_string())]);
+    }
+
+    #[test]
+    fn servers_validate_http_requests_and_build_the_101() {
+        let req = http::Request::builder()
+            .uri("/chat")
+            .header("Host", "h")
+            .header("Upgrade", "websocket")
+            .header("Connection", "Upgrade")
+            .header("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("Sec-WebSocket-Version", "13")
+            .body(())
+            .unwrap();
+        let r = Request::from_http(&req).unwrap();
+        let resp = r.upgrade_response(None, Some("permessage-deflate"));
+        assert_eq!(resp.status(), 101);
+        assert_eq!(resp.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(resp.headers()["sec-websocket-extensions"], "permessage-deflate");
+        assert_eq!(r.to_http().uri(), "/chat");
+        let bad = http::Request::builder().method("POST").uri("/").body(()).unwrap();
+        assert_eq!(Request::from_http(&bad).unwrap_err().status(), Some(400));
+    }
+}

@@ -1,0 +1,250 @@
+//! RFC 7692: permessage-deflate, through the connection, on every backend.
+
+use crate::common::*;
+use wsproto::deflate::{Backend, DeflateConfig};
+use wsproto::{ClientRequest, Config, Connection, ConnectionError, Event, Instant, MessageKind, ProtocolError, SeededRandom};
+
+fn backends() -> Vec<Backend> {
+    #[allow(unused_mut)]
+    let mut all = vec![Backend::Miniz];
+    #[cfg(feature = "zlib-rs")]
+    all.push(Backend::ZlibRs);
+    all
+}
+
+fn deflate(backend: Backend) -> Config {
+    Config::default().deflate(Some(DeflateConfig::default().backend(backend).min_compress_size(0)))
+}
+
+/// A server that negotiated permessage-deflate with the given offer; returns it and its 101.
+fn server_with_offer(config: Config, offer: &str) -> (Connection, String) {
+    let mut s = Connection::server(config, Instant::ZERO);
+    s.receive(request(&format!("Sec-WebSocket-Extensions: {offer}\r\n")).as_bytes());
+    assert!(matches!(s.poll_event(), Some(Event::Request(_))));
+    s.accept(wsproto::handshake::Accept::new()).unwrap();
+    let response = String::from_utf8(drain(&mut s)).unwrap();
+    (s, response)
+}
+
+fn server(backend: Backend) -> Connection {
+    let (s, response) = server_with_offer(deflate(backend), "permessage-deflate; client_max_window_bits");
+    assert!(response.contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"), "{response}");
+    s
+}
+
+/// A client and a server joined in memory, both with `config`.
+fn pair(client_cfg: Config, server_cfg: Config) -> (Connection, Connection) {
+    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let mut c = Connection::client(&req, client_cfg, Box::new(SeededRandom::new(3)), Instant::ZERO).unwrap();
+    let mut s = Connection::server(server_cfg, Instant::ZERO);
+    s.receive(&drain(&mut c));
+    assert!(matches!(s.poll_event(), Some(Event::Request(_))));
+    s.accept(wsproto::handshake::Accept::new()).unwrap();
+    c.receive(&drain(&mut s));
+    assert!(matches!(c.poll_event(), Some(Event::Connected(_))));
+    (c, s)
+}
+
+#[test]
+fn rfc_7692_7_2_3_1_hello_decodes() {
+    for b in backends() {
+        let mut s = server(b);
+        s.receive(&client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        assert_eq!(s.poll_event(), Some(Event::Text("Hello".into())), "{b:?}");
+    }
+}
+
+#[test]
+fn rfc_7692_7_2_3_1_hello_decodes_across_two_fragments() {
+    for b in backends() {
+        let mut s = server(b);
+        let mut bytes = client_frame(0x41, &[0xf2, 0x48, 0xcd]);
+        bytes.extend(client_frame(0x80, &[0xc9, 0xc9, 0x07, 0x00]));
+        s.receive(&bytes);
+        assert_eq!(s.poll_event(), Some(Event::Text("Hello".into())), "{b:?}");
+    }
+}
+
+#[test]
+fn rfc_7692_7_2_3_2_context_takeover_reuses_the_window() {
+    for b in backends() {
+        let mut s = server(b);
+        s.receive(&client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        s.receive(&client_frame(0xC1, &[0xf2, 0x00, 0x11, 0x00, 0x01, 0x00]));
+        assert_eq!(events(&mut s), [Event::Text("Hello".into()), Event::Text("Hello".into())], "{b:?}");
+    }
+}
+
+#[test]
+fn rfc_7692_7_2_3_3_uncompressed_block_decodes() {
+    for b in backends() {
+        let mut s = server(b);
+        s.receive(&client_frame(0xC1, &[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]));
+        assert_eq!(s.poll_event(), Some(Event::Text("Hello".into())), "{b:?}");
+    }
+}
+
+#[test]
+fn rfc_7692_7_2_3_4_bfinal_block_decodes_and_the_next_message_too() {
+    for b in backends() {
+        let mut s = server(b);
+        s.receive(&client_frame(0xC1, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        s.receive(&client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        assert_eq!(events(&mut s), [Event::Text("Hello".into()), Event::Text("Hello".into())], "{b:?}");
+    }
+}
+
+#[test]
+fn compressed_messages_go_out_with_rsv1_and_come_back_intact() {
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        let json = r#"{"user":"ada","text":"hello hello hello hello hello","room":"lobby"}"#.repeat(20);
+        for _ in 0..3 {
+            c.send_text(&json).unwrap();
+            let wire = drain(&mut c);
+            assert_eq!(wire[0], 0xC1, "RSV1 and FIN on a whole compressed message");
+            assert!(wire.len() < json.len() / 4, "{} bytes on the wire for {}", wire.len(), json.len());
+            s.receive(&wire);
+            assert_eq!(s.poll_event(), Some(Event::Text(json.clone().into())));
+            s.send_binary(json.as_bytes()).unwrap();
+            c.receive(&drain(&mut s));
+            assert_eq!(c.poll_event(), Some(Event::Binary(json.clone().into_bytes().into())));
+        }
+    }
+}
+
+#[test]
+fn fragmented_compressed_sends_set_rsv1_on_the_first_frame_only() {
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        c.send_fragment(MessageKind::Text, b"first part, ", false).unwrap();
+        c.ping(b"between").unwrap();
+        c.send_fragment(MessageKind::Text, b"second part, ", false).unwrap();
+        c.send_fragment(MessageKind::Text, b"last part", true).unwrap();
+        let wire = drain(&mut c);
+        assert_eq!(wire[0], 0x41, "first frame: RSV1, not FIN");
+        s.receive(&wire);
+        assert!(matches!(s.poll_event(), Some(Event::Ping(_))));
+        assert_eq!(s.poll_event(), Some(Event::Text("first part, second part, last part".into())));
+    }
+}
+
+#[test]
+fn short_messages_are_sent_uncompressed() {
+    let cfg = Config::default().deflate(Some(DeflateConfig::default().min_compress_size(100)));
+    let (mut c, mut s) = pair(cfg.clone(), cfg);
+    s.send_text("short").unwrap();
+    let wire = drain(&mut s);
+    assert_eq!(wire, server_frame(0x81, b"short"));
+    c.receive(&wire);
+    assert_eq!(c.poll_event(), Some(Event::Text("short".into())));
+}
+
+#[test]
+fn rsv1_on_a_continuation_or_control_frame_fails_with_1002() {
+    for b in backends() {
+        let mut s = server(b);
+        let mut bytes = client_frame(0x41, &[0xf2, 0x48]);
+        bytes.extend(client_frame(0xC0, &[0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+        s.receive(&bytes);
+        let evs = events(&mut s);
+        assert_eq!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::ReservedBits(0x40))));
+        let mut s = server(b);
+        s.receive(&client_frame(0xC9, b""));
+        let evs = events(&mut s);
+        assert_eq!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::ReservedBits(0x40))));
+    }
+}
+
+#[test]
+fn rsv1_without_negotiation_fails_with_1002() {
+    let (mut s, response) = server_with_offer(Config::default(), "permessage-deflate");
+    assert!(!response.contains("Sec-WebSocket-Extensions"), "deflate is off until configured");
+    s.receive(&client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+    let evs = events(&mut s);
+    assert_eq!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::ReservedBits(0x40))));
+}
+
+#[test]
+fn a_corrupt_stream_fails_with_1007() {
+    for b in backends() {
+        let mut s = server(b);
+        s.receive(&client_frame(0xC1, &[0xff, 0xff, 0xff, 0xff, 0x00]));
+        let evs = events(&mut s);
+        let c = closed(&evs);
+        assert!(matches!(c.error, Some(ConnectionError::Protocol(ProtocolError::InvalidExtensionData(_)))), "{b:?}: {c:?}");
+        assert_eq!(c.sent.as_ref().unwrap().code.0, 1007);
+    }
+}
+
+#[test]
+fn invalid_utf8_inside_compressed_text_fails_with_1007() {
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        // Compress invalid text by sending it as binary, then relabel the frame as text.
+        c.send_binary(b"valid prefix \xff\xfe invalid").unwrap();
+        let mut wire = drain(&mut c);
+        wire[0] = (wire[0] & 0xF0) | 0x01;
+        s.receive(&wire);
+        let evs = events(&mut s);
+        assert_eq!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::InvalidUtf8)), "{b:?}");
+    }
+}
+
+#[test]
+fn a_deflate_bomb_fails_with_1009_at_the_inflated_limit() {
+    for b in backends() {
+        let limit = 64 << 10;
+        let cfg = Config::default().max_message_size(limit).deflate(Some(DeflateConfig::default().backend(b)));
+        let (mut c, mut s) = pair(Config::default().max_message_size(usize::MAX).deflate(Some(DeflateConfig::default().backend(b))), cfg);
+        // 1 MiB of zeros compresses to at most about 10 KiB (a hundredth).
+        c.send_binary(&vec![0u8; 1 << 20]).unwrap();
+        let wire = drain(&mut c);
+        assert!(wire.len() < 16 << 10, "{}", wire.len());
+        s.receive(&wire);
+        let evs = events(&mut s);
+        let closed = closed(&evs);
+        assert_eq!(closed.error, Some(ConnectionError::Protocol(ProtocolError::MessageTooBig { limit })), "{b:?}");
+        assert_eq!(closed.sent.as_ref().unwrap().code.0, 1009);
+    }
+}
+
+#[test]
+fn small_negotiated_windows_round_trip_on_every_backend() {
+    for b in backends() {
+        for bits in [8u8, 9, 12, 15] {
+            let cfg = DeflateConfig::default().backend(b).min_compress_size(0).client_max_window_bits(bits).server_max_window_bits(bits);
+            let (mut c, mut s) = pair(Config::default().deflate(Some(cfg.clone())), Config::default().deflate(Some(cfg)));
+            let small = "abcabcabcabc".repeat(10);
+            let large = "the quick brown fox ".repeat(3000);
+            for msg in [&small, &large, &small] {
+                c.send_text(msg).unwrap();
+                s.receive(&drain(&mut c));
+                assert_eq!(s.poll_event(), Some(Event::Text(msg.clone().into())), "{b:?} {bits}");
+                s.send_text(msg).unwrap();
+                c.receive(&drain(&mut s));
+                assert_eq!(c.poll_event(), Some(Event::Text(msg.clone().into())), "{b:?} {bits}");
+            }
+        }
+    }
+}
+
+#[test]
+fn streaming_mode_inflates_each_fragment() {
+    for b in backends() {
+        let cfg = deflate(b);
+        let (mut c, mut s) = pair(cfg.clone(), cfg.stream_fragments(true));
+        c.send_fragment(MessageKind::Binary, &[1u8; 1000], false).unwrap();
+        c.send_fragment(MessageKind::Binary, &[2u8; 1000], true).unwrap();
+        s.receive(&drain(&mut c));
+        let evs = events(&mut s);
+        let payloads: Vec<Vec<u8>> = evs
+            .iter()
+            .map(|e| match e {
+                Event::Fragment { payload, .. } => payload.to_vec(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(payloads.concat(), [vec![1u8; 1000], vec![2u8; 1000]].concat());
+    }
+}
