@@ -6,6 +6,7 @@
 //! system in batches, so that a frame does not cost a system call. Tests use [`SeededRandom`] so
 //! that every mask is reproducible.
 
+#[cfg(feature = "std")]
 use core::fmt;
 
 /// A source of random bytes for mask keys and handshake nonces.

@@ -161,6 +161,7 @@ pub(crate) fn decompressor(backend: Backend, window_bits: u8) -> Box<dyn Decompr
 }
 
 /// The smallest window a backend can compress with natively.
+#[cfg_attr(not(feature = "zlib-rs"), allow(unused_variables))]
 pub(crate) fn native_window_bits(backend: Backend, wanted: u8) -> u8 {
     match backend {
         // miniz_oxide always uses 32 KiB.

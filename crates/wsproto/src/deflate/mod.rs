@@ -248,10 +248,11 @@ impl Extension for DeflateExtension {
 
     fn decode(&mut self, input: &[u8], out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
         if self.stream_ended {
-            if input.is_empty() {
-                return Ok(());
-            }
-            return Err(DecodeError::Invalid("data after the final deflate block"));
+            // RFC 7692 §7.2.3.4: a message flushed with a final block carries one more byte (the
+            // start of an empty stored block) so that the appended tail completes it. Once the
+            // stream has ended, the rest of the message has nothing left to say; ignore it, as
+            // zlib does, however the bytes were split.
+            return Ok(());
         }
         let ended = self.decompressor().decompress(input, out, limit)?;
         self.stream_ended = ended;

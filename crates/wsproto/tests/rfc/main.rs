@@ -7,6 +7,9 @@
 mod common;
 
 mod limits_and_misuse;
+#[cfg(feature = "deflate")]
+mod pair;
+#[cfg(feature = "deflate")]
 mod rfc7692_deflate;
 mod s4_1_client_handshake;
 mod s4_2_server_handshake;

@@ -86,11 +86,20 @@ fn rfc_7692_7_2_3_3_uncompressed_block_decodes() {
 
 #[test]
 fn rfc_7692_7_2_3_4_bfinal_block_decodes_and_the_next_message_too() {
+    // The RFC's payload: a final block holding "Hello", then one byte that starts an empty
+    // stored block. Also without that byte, and split into two fragments at every position.
+    let rfc = [0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00];
     for b in backends() {
-        let mut s = server(b);
-        s.receive(&client_frame(0xC1, &[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
-        s.receive(&client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
-        assert_eq!(events(&mut s), [Event::Text("Hello".into()), Event::Text("Hello".into())], "{b:?}");
+        for payload in [&rfc[..], &rfc[..7]] {
+            for split in 0..=payload.len() {
+                let mut s = server(b);
+                let mut bytes = client_frame(0x41, &payload[..split]);
+                bytes.extend(client_frame(0x80, &payload[split..]));
+                bytes.extend(client_frame(0xC1, &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+                s.receive(&bytes);
+                assert_eq!(events(&mut s), [Event::Text("Hello".into()), Event::Text("Hello".into())], "{b:?} split {split}");
+            }
+        }
     }
 }
 
