@@ -100,6 +100,20 @@ pub enum Message {
     Pong(Bytes),
     /// A close frame; `None` is an empty one.
     Close(Option<CloseFrame>),
+    /// One fragment of a data message. Received only when
+    /// [`Config::stream_fragments`](crate::Config::stream_fragments) is on; sent with
+    /// [`Connection::send_fragment`](crate::Connection::send_fragment) (`first` is then ignored: the
+    /// connection knows where messages start).
+    Fragment {
+        /// Text or binary.
+        kind: MessageKind,
+        /// The fragment's payload.
+        payload: Bytes,
+        /// Whether this fragment starts a message.
+        first: bool,
+        /// Whether this fragment ends the message.
+        last: bool,
+    },
 }
 
 impl Message {
@@ -124,6 +138,7 @@ impl Message {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
             Message::Close(_) => &[],
+            Message::Fragment { payload, .. } => payload,
         }
     }
 

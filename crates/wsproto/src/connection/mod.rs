@@ -447,6 +447,7 @@ impl Connection {
             Message::Pong(p) => self.pong(&p),
             Message::Close(None) => self.close(CloseCode::NO_STATUS, ""),
             Message::Close(Some(f)) => self.close(f.code, f.reason.as_str()),
+            Message::Fragment { kind, payload, last, .. } => self.send_fragment(kind, &payload, last),
         }
     }
 

@@ -1,0 +1,195 @@
+//! Reading and writing halves for two tasks.
+//!
+//! Both halves drive the one connection, behind a mutex that is held only for the length of one
+//! poll (never across an `await`): a few hundred nanoseconds around a system call, so the halves
+//! almost never wait on each other. The reading half answers pings and close frames by itself.
+//!
+//! Both halves may write the transport (the reader writes pongs), and a transport remembers only
+//! the last task that waited to write. So whenever one half makes room in the output buffer, it
+//! wakes the other half too: a writer blocked on a full buffer, or a reader waiting to flush its
+//! close reply, never sleeps through the progress the other made.
+
+use crate::driver::Driver;
+use crate::error::{Error, Result};
+use crate::stream::WebSocketStream;
+use crate::transport::{Runtime, Transport};
+use futures_core::Stream;
+use futures_core::stream::FusedStream;
+use futures_sink::Sink;
+use std::fmt;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use wsproto::{CloseCode, CloseFrame, Message};
+
+struct Shared<S, R: Runtime> {
+    driver: Mutex<Driver<S, R>>,
+    reader: Mutex<Option<Waker>>,
+    writer: Mutex<Option<Waker>>,
+}
+
+impl<S: Transport, R: Runtime> Shared<S, R> {
+    fn lock(&self) -> MutexGuard<'_, Driver<S, R>> {
+        // A panic in another poll leaves the driver consistent enough to report errors.
+        self.driver.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs one poll of the driver as `me`, waking `other` if the poll drained output.
+    fn poll_as<T>(
+        &self,
+        cx: &mut Context<'_>,
+        me: &Mutex<Option<Waker>>,
+        other: &Mutex<Option<Waker>>,
+        f: impl FnOnce(&mut Driver<S, R>, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        remember(me, cx.waker());
+        let mut driver = self.lock();
+        let before = driver.conn.output_len();
+        let result = f(&mut driver, cx);
+        let drained = driver.conn.output_len() < before;
+        drop(driver);
+        if drained {
+            if let Some(w) = other.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                w.wake();
+            }
+        }
+        result
+    }
+}
+
+fn remember(slot: &Mutex<Option<Waker>>, waker: &Waker) {
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    match &*slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+/// The halves given to [`ReadHalf::reunite`] came from different splits; here they are back.
+pub struct ReuniteError<S, R: Runtime>(pub ReadHalf<S, R>, pub WriteHalf<S, R>);
+
+impl<S, R: Runtime> fmt::Debug for ReuniteError<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReuniteError(..)")
+    }
+}
+
+/// The reading half: a [`Stream`] of messages. It also answers pings and close frames, and runs
+/// the keepalive timers, so keep polling it.
+pub struct ReadHalf<S, R: Runtime> {
+    shared: Arc<Shared<S, R>>,
+}
+
+/// The writing half: a [`Sink`] of messages, plus [`send`](WriteHalf::send) and
+/// [`close`](WriteHalf::close).
+pub struct WriteHalf<S, R: Runtime> {
+    shared: Arc<Shared<S, R>>,
+}
+
+pub(crate) fn split<S: Transport, R: Runtime>(driver: Driver<S, R>) -> (ReadHalf<S, R>, WriteHalf<S, R>) {
+    let shared = Arc::new(Shared { driver: Mutex::new(driver), reader: Mutex::new(None), writer: Mutex::new(None) });
+    (ReadHalf { shared: shared.clone() }, WriteHalf { shared })
+}
+
+impl<S: Transport, R: Runtime> ReadHalf<S, R> {
+    /// Receives the next message; `None` once the connection has closed cleanly. Cancel safe.
+    pub async fn recv(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        let s = &*self.shared;
+        s.poll_as(cx, &s.reader, &s.writer, |d, cx| d.poll_message(cx))
+    }
+
+    /// Puts the halves back together. Fails, returning both, if they come from different splits.
+    pub fn reunite(self, other: WriteHalf<S, R>) -> std::result::Result<WebSocketStream<S, R>, ReuniteError<S, R>> {
+        if !Arc::ptr_eq(&self.shared, &other.shared) {
+            return Err(ReuniteError(self, other));
+        }
+        drop(other);
+        let shared = Arc::into_inner(self.shared).expect("both halves were given");
+        let driver = shared.driver.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok(crate::stream::from_driver(driver))
+    }
+}
+
+impl<S: Transport, R: Runtime> WriteHalf<S, R> {
+    /// Sends a message and flushes it. See [`WebSocketStream`] for cancel safety.
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_inner(cx)).await?;
+        self.shared.lock().start_send(message)?;
+        poll_fn(|cx| self.poll_flush_inner(cx)).await
+    }
+
+    /// Sends a close frame (1000 if `frame` is `None`) and flushes it. The reading half sees the
+    /// peer's answer and then ends.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        {
+            let mut d = self.shared.lock();
+            let frame = frame.unwrap_or_else(|| CloseFrame::new(CloseCode::NORMAL, ""));
+            if d.conn.is_open() {
+                d.conn.close(frame.code, frame.reason.as_str())?;
+            }
+        }
+        poll_fn(|cx| self.poll_flush_inner(cx)).await
+    }
+
+    fn poll_ready_inner(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let s = &*self.shared;
+        s.poll_as(cx, &s.writer, &s.reader, |d, cx| d.poll_ready(cx))
+    }
+
+    fn poll_flush_inner(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let s = &*self.shared;
+        s.poll_as(cx, &s.writer, &s.reader, |d, cx| d.poll_flush(cx))
+    }
+}
+
+impl<S: Transport, R: Runtime> Stream for ReadHalf<S, R> {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.poll_recv(cx)
+    }
+}
+
+impl<S: Transport, R: Runtime> FusedStream for ReadHalf<S, R> {
+    fn is_terminated(&self) -> bool {
+        self.shared.lock().is_terminated()
+    }
+}
+
+impl<S: Transport, R: Runtime> Sink<Message> for WriteHalf<S, R> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_ready_inner(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, item: Message) -> Result<()> {
+        self.shared.lock().start_send(item)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.poll_flush_inner(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let s = &*self.shared;
+        s.poll_as(cx, &s.writer, &s.reader, |d, cx| d.poll_close(cx))
+    }
+}
+
+impl<S, R: Runtime> fmt::Debug for ReadHalf<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadHalf").finish_non_exhaustive()
+    }
+}
+
+impl<S, R: Runtime> fmt::Debug for WriteHalf<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WriteHalf").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,60 @@
+//! The two seams between the shared driver and a runtime: a transport and a clock with timers.
+//!
+//! An adapter implements these for its runtime's I/O traits (tokio's, futures-io's) and nothing
+//! else; the driver does the rest once.
+
+use std::io::{self, IoSlice};
+use std::task::{Context, Poll};
+use wsproto::{Connection, Instant};
+
+/// A byte stream, as the driver needs it.
+pub trait Transport: Unpin {
+    /// The stream the adapter wraps (a `TcpStream`, a TLS stream, ...).
+    type Inner;
+
+    /// Reads some bytes into `conn` (with [`Connection::receive`] or straight into
+    /// [`Connection::input_buffer`]); returns how many, 0 at end of file.
+    ///
+    /// [`Connection::read_hint`] says how much the connection would like. An idle connection
+    /// should not keep a read buffer of its own between reads: memory per idle connection matters.
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>>;
+
+    /// Writes from `bufs`, as `AsyncWrite::poll_write_vectored` does.
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
+
+    /// Flushes buffered writes (TLS records, for example).
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Shuts the write side down (for TCP, sends FIN).
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// The wrapped stream.
+    fn get_ref(&self) -> &Self::Inner;
+
+    /// The wrapped stream, mutably.
+    fn get_mut(&mut self) -> &mut Self::Inner;
+
+    /// Gives the wrapped stream back.
+    fn into_inner(self) -> Self::Inner;
+}
+
+/// A runtime's clock and timers.
+pub trait Runtime: 'static {
+    /// A timer that can be re-armed.
+    type Timer: Timer;
+
+    /// The current time, from the runtime's clock (so that a runtime's paused test clock works).
+    fn now() -> Instant;
+
+    /// A timer that fires at `deadline`.
+    fn timer(deadline: Instant) -> Self::Timer;
+}
+
+/// A re-armable timer.
+pub trait Timer: Unpin + Send {
+    /// Fires at `deadline` instead.
+    fn reset(&mut self, deadline: Instant);
+
+    /// Ready once the deadline has passed.
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}

@@ -1,0 +1,106 @@
+//! The futures-io side of the driver's two seams: the transport and the clock.
+
+use futures_io::{AsyncRead, AsyncWrite};
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use wsproto_io::wsproto::{Connection, Instant};
+use wsproto_io::{Runtime, Timer, Transport};
+
+/// Reads of up to this many bytes go through a buffer on the stack, so that an idle connection
+/// holds no read buffer. futures-io wants initialized memory, so this one is zeroed per read;
+/// larger reads (the rest of a big frame) go straight into the connection's input buffer.
+const STACK_READ: usize = 8 << 10;
+
+/// The most a direct read asks for at once.
+const MAX_DIRECT_READ: usize = 1 << 20;
+
+/// A futures-io `AsyncRead + AsyncWrite` as the driver's transport.
+#[derive(Debug)]
+pub struct SmolIo<S>(S);
+
+impl<S> SmolIo<S> {
+    /// Wraps a stream.
+    pub fn new(stream: S) -> Self {
+        SmolIo(stream)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
+    type Inner = S;
+
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
+        let want = conn.read_hint();
+        if want > STACK_READ {
+            let buf = conn.input_buffer();
+            let start = buf.len();
+            buf.resize(start + want.min(MAX_DIRECT_READ), 0);
+            let result = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
+            let n = match &result {
+                Poll::Ready(Ok(n)) => *n,
+                _ => 0,
+            };
+            buf.truncate(start + n);
+            return result;
+        }
+        let mut stack = [0u8; STACK_READ];
+        let n = ready!(Pin::new(&mut self.0).poll_read(cx, &mut stack))?;
+        conn.receive(&stack[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+
+    fn get_ref(&self) -> &S {
+        &self.0
+    }
+
+    fn get_mut(&mut self) -> &mut S {
+        &mut self.0
+    }
+
+    fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+/// async-io's clock and timers (smol's reactor).
+#[derive(Debug)]
+pub struct Smol;
+
+impl Runtime for Smol {
+    type Timer = SmolTimer;
+
+    fn now() -> Instant {
+        Instant::now()
+    }
+
+    fn timer(deadline: Instant) -> SmolTimer {
+        SmolTimer(async_io::Timer::at(deadline.to_std()))
+    }
+}
+
+/// A re-armable async-io timer.
+#[derive(Debug)]
+pub struct SmolTimer(async_io::Timer);
+
+impl Timer for SmolTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.set_at(deadline.to_std());
+    }
+
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}

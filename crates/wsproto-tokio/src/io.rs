@@ -1,0 +1,110 @@
+//! The tokio side of the driver's two seams: the transport and the clock.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use wsproto_io::wsproto::{Connection, Instant};
+use wsproto_io::{Runtime, Timer, Transport};
+
+/// Reads of up to this many bytes go through a buffer on the stack, so that an idle connection
+/// holds no read buffer at all. Larger reads (the rest of a big frame) go straight into the
+/// connection's input buffer, without a copy.
+const STACK_READ: usize = 16 << 10;
+
+/// The most a direct read asks for at once.
+const MAX_DIRECT_READ: usize = 1 << 20;
+
+/// A tokio `AsyncRead + AsyncWrite` as the driver's transport.
+#[derive(Debug)]
+pub struct TokioIo<S>(S);
+
+impl<S> TokioIo<S> {
+    /// Wraps a stream.
+    pub fn new(stream: S) -> Self {
+        TokioIo(stream)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
+    type Inner = S;
+
+    fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
+        let want = conn.read_hint();
+        if want > STACK_READ {
+            let buf = conn.input_buffer();
+            buf.reserve(want.min(MAX_DIRECT_READ));
+            return tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf);
+        }
+        let mut stack = [const { MaybeUninit::<u8>::uninit() }; STACK_READ];
+        let mut buf = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
+        conn.receive(buf.filled());
+        Poll::Ready(Ok(buf.filled().len()))
+    }
+
+    fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        if self.0.is_write_vectored() || bufs.len() <= 1 {
+            Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        } else {
+            // Streams without vectored writes (TLS) take the first chunk; the driver loops.
+            Pin::new(&mut self.0).poll_write(cx, &bufs[0])
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    fn get_ref(&self) -> &S {
+        &self.0
+    }
+
+    fn get_mut(&mut self) -> &mut S {
+        &mut self.0
+    }
+
+    fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+/// tokio's clock and timers. The clock is tokio's, so paused test time works.
+#[derive(Debug)]
+pub struct Tokio;
+
+impl Runtime for Tokio {
+    type Timer = TokioTimer;
+
+    fn now() -> Instant {
+        Instant::from(tokio::time::Instant::now().into_std())
+    }
+
+    fn timer(deadline: Instant) -> TokioTimer {
+        TokioTimer(Box::pin(tokio::time::sleep_until(to_tokio(deadline))))
+    }
+}
+
+fn to_tokio(t: Instant) -> tokio::time::Instant {
+    tokio::time::Instant::from_std(t.to_std())
+}
+
+/// A re-armable tokio sleep.
+#[derive(Debug)]
+pub struct TokioTimer(Pin<Box<tokio::time::Sleep>>);
+
+impl Timer for TokioTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.as_mut().reset(to_tokio(deadline));
+    }
+
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
