@@ -82,6 +82,9 @@ pub type ClientStream = MaybeTlsStream<TcpStream>;
 #[cfg(not(feature = "rustls"))]
 pub type ClientStream = TcpStream;
 
+/// How long to drain the socket after shutting down our side, waiting for the peer's end of file.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Reads up to this many bytes into a buffer on the stack; larger reads (the rest of a big
 /// frame) go straight into the connection's input buffer.
 const STACK_READ: usize = 16 << 10;
@@ -94,6 +97,8 @@ pub struct WebSocket<S> {
     /// The core reported `Closed`; the transport still needs flushing and shutting down.
     closing: Option<Closed>,
     ended: bool,
+    /// The stream reached end of file.
+    eof: bool,
     /// The deadline the stream's read timeout was last set for.
     timeout_for: Option<Instant>,
 }
@@ -214,7 +219,7 @@ pub fn from_upgraded<S: Stream>(stream: S, role: Role, config: Config, extension
 
 impl<S: Stream> WebSocket<S> {
     fn new(stream: S, conn: Connection) -> Self {
-        WebSocket { stream, conn, closing: None, ended: false, timeout_for: None }
+        WebSocket { stream, conn, closing: None, ended: false, eof: false, timeout_for: None }
     }
 
     /// Reads the next message. Pings are answered on the way (and returned too).
@@ -243,17 +248,28 @@ impl<S: Stream> WebSocket<S> {
     }
 
     /// Queues a message and writes it out.
+    ///
+    /// On a non-blocking stream, `Err(Error::Io(e))` with `e.kind() == WouldBlock` means the
+    /// message was queued and part of the output is still waiting: call [`flush`](Self::flush)
+    /// when the stream is writable. [`Error::Local`]`(`[`WriteBufferFull`](wsproto::LocalError::WriteBufferFull)`)`
+    /// means it was not queued.
     pub fn send(&mut self, message: Message) -> Result<()> {
         self.write(message)?;
         self.flush()
     }
 
-    /// Queues a message without flushing, so that several go out in one write. If the output
-    /// buffer is over its limit, this first writes it out (or, on a non-blocking stream, returns
-    /// `WouldBlock` with the message not queued).
+    /// Queues a message without flushing, so that several go out in one write.
+    ///
+    /// If the output buffer is over its limit, this first tries to write it out. When that cannot
+    /// make room (a non-blocking stream that would block), the message is not queued and the error
+    /// is [`Error::Local`]`(`[`WriteBufferFull`](wsproto::LocalError::WriteBufferFull)`)`.
     pub fn write(&mut self, message: Message) -> Result<()> {
         if self.conn.is_write_buffer_full() {
-            self.flush()?;
+            match self.flush() {
+                Ok(()) => {}
+                Err(Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(self.conn.send(message)?)
     }
@@ -323,8 +339,8 @@ impl<S: Stream> WebSocket<S> {
         loop {
             if let Some(closed) = self.closing.take() {
                 // Flush what is left and end the transport; a peer that is gone cannot read it.
-                if self.flush().is_ok() {
-                    let _ = self.stream.shutdown_write();
+                if self.flush().is_ok() && self.stream.shutdown_write().is_ok() && !self.eof && !closed.timed_out() {
+                    self.linger();
                 }
                 self.ended = true;
                 return Err(closed.error.map_or(Error::AlreadyClosed, Error::from));
@@ -349,9 +365,17 @@ impl<S: Stream> WebSocket<S> {
                 self.timeout_for = deadline;
             }
             match self.read_some() {
-                Ok(0) => self.conn.receive_eof(),
+                Ok(0) => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
                 Ok(_) => self.conn.handle_timeout(Instant::now()),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // A reset after the closing handshake loses nothing: it is the end of file.
+                Err(_) if self.conn.is_close_handshake_complete() => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     // Our own read timeout (a deadline passed) or a non-blocking stream.
                     match deadline {
@@ -360,6 +384,24 @@ impl<S: Stream> WebSocket<S> {
                     }
                 }
                 Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Drains the socket until the peer's end of file (for at most [`LINGER`]), so that closing
+    /// it does not make the kernel reset the connection and drop our last unsent frames.
+    fn linger(&mut self) {
+        let deadline = std::time::Instant::now() + LINGER;
+        let mut sink = [0u8; 4096];
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            if self.stream.set_read_timeout(Some(left.max(Duration::from_millis(1)))).is_err() {
+                return;
+            }
+            match self.stream.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return,
             }
         }
     }

@@ -8,10 +8,25 @@ use crate::transport::{Runtime, Timer, Transport};
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 use wsproto::{Closed, Connection, Event, Instant, Message};
 
 /// The most output chunks handed to one vectored write.
 const MAX_IOVECS: usize = 16;
+
+/// How long to keep draining the socket after shutting down our side, waiting for the peer's
+/// end of file. Closing a socket that still has unread input makes the kernel send a reset,
+/// which throws away output not yet sent: the last echo and the close frame.
+pub(crate) const LINGER: Duration = Duration::from_secs(2);
+
+/// Where the end of a connection has got to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Finish {
+    Flush,
+    Shutdown,
+    Drain(Instant),
+    Done,
+}
 
 /// A connection and its transport.
 pub(crate) struct Driver<S, R: Runtime> {
@@ -21,6 +36,9 @@ pub(crate) struct Driver<S, R: Runtime> {
     timer_at: Option<Instant>,
     /// The core reported `Closed`; the transport is being flushed and shut down.
     closing: Option<Closed>,
+    finish: Finish,
+    /// The transport reached end of file.
+    eof: bool,
     /// The stream has ended; nothing more comes out.
     finished: bool,
     _runtime: PhantomData<fn() -> R>,
@@ -28,7 +46,17 @@ pub(crate) struct Driver<S, R: Runtime> {
 
 impl<S: Transport, R: Runtime> Driver<S, R> {
     pub(crate) fn new(io: S, conn: Connection) -> Self {
-        Driver { io, conn, timer: None, timer_at: None, closing: None, finished: false, _runtime: PhantomData }
+        Driver {
+            io,
+            conn,
+            timer: None,
+            timer_at: None,
+            closing: None,
+            finish: Finish::Flush,
+            eof: false,
+            finished: false,
+            _runtime: PhantomData,
+        }
     }
 
     /// Writes out everything the core has queued, then flushes the transport.
@@ -91,9 +119,18 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
                 return Poll::Pending;
             }
             match ready!(self.io.poll_read_into(cx, &mut self.conn)) {
-                Ok(0) => self.conn.receive_eof(),
+                Ok(0) => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
                 // Tell the core the time on every read: it keeps the idle timer exact.
                 Ok(_) => self.conn.handle_timeout(R::now()),
+                // A peer that resets instead of closing, after the closing handshake, has said
+                // all it had to say (Autobahn's fuzzing server does this).
+                Err(_) if self.conn.is_close_handshake_complete() => {
+                    self.eof = true;
+                    self.conn.receive_eof();
+                }
                 Err(e) => return Poll::Ready(Err(e.into())),
             }
         }
@@ -135,19 +172,52 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         }
     }
 
-    /// Flushes the last output and shuts the transport down; then reports how the connection
-    /// ended: `Ok` for a clean close, the error otherwise.
+    /// Flushes the last output, shuts our side of the transport down, and drains the peer's side
+    /// until its end of file (for at most [`LINGER`]); then reports how the connection ended:
+    /// `Ok` for a clean close, the error otherwise.
     pub(crate) fn poll_finish(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        // A peer that is gone cannot take our last frames; that is not worth an error.
-        if ready!(self.poll_write_output(cx)).is_ok() {
-            let _ = ready!(self.io.poll_shutdown(cx));
+        loop {
+            match self.finish {
+                Finish::Flush => {
+                    // A peer that is gone cannot take our last frames; that is not worth an error.
+                    self.finish = match ready!(self.poll_write_output(cx)) {
+                        Ok(()) => Finish::Shutdown,
+                        Err(_) => Finish::Done,
+                    };
+                }
+                Finish::Shutdown => {
+                    let _ = ready!(self.io.poll_shutdown(cx));
+                    self.finish = if self.eof || self.peer_unresponsive() { Finish::Done } else { Finish::Drain(R::now() + LINGER) };
+                }
+                Finish::Drain(deadline) => match self.io.poll_discard(cx) {
+                    Poll::Ready(Ok(0) | Err(_)) => self.finish = Finish::Done,
+                    Poll::Ready(Ok(_)) => {}
+                    Poll::Pending => {
+                        let timer = self.timer.get_or_insert_with(|| R::timer(deadline));
+                        if self.timer_at != Some(deadline) {
+                            timer.reset(deadline);
+                            self.timer_at = Some(deadline);
+                        }
+                        ready!(timer.poll_fired(cx));
+                        self.finish = Finish::Done;
+                    }
+                },
+                Finish::Done => break,
+            }
         }
         self.finished = true;
+        self.timer = None;
         let closed = self.closing.take();
         Poll::Ready(match closed.and_then(|c| c.error) {
             Some(e) => Err(e.into()),
             None => Ok(()),
         })
+    }
+
+    /// Whether the connection ended because the peer stopped responding: then there is no point
+    /// in waiting for its end of file (and a slowloris would love us to).
+    fn peer_unresponsive(&self) -> bool {
+        self.closing.as_ref().is_some_and(Closed::timed_out)
     }
 
     /// Starts ending the connection after `closed`: the next [`poll_finish`](Self::poll_finish)

@@ -19,6 +19,10 @@ pub trait Transport: Unpin {
     /// should not keep a read buffer of its own between reads: memory per idle connection matters.
     fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>>;
 
+    /// Reads and discards some bytes; returns how many, 0 at end of file. Used after the
+    /// connection has closed, to drain the socket before dropping it.
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>>;
+
     /// Writes from `bufs`, as `AsyncWrite::poll_write_vectored` does.
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
 

@@ -50,6 +50,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
         Poll::Ready(Ok(n))
     }
 
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut stack = [0u8; 4096];
+        Pin::new(&mut self.0).poll_read(cx, &mut stack)
+    }
+
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }

@@ -45,6 +45,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
         Poll::Ready(Ok(buf.filled().len()))
     }
 
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        let mut stack = [const { MaybeUninit::<u8>::uninit() }; 4096];
+        let mut buf = ReadBuf::uninit(&mut stack);
+        ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
+    }
+
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
         if self.0.is_write_vectored() || bufs.len() <= 1 {
             Pin::new(&mut self.0).poll_write_vectored(cx, bufs)

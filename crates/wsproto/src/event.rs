@@ -48,7 +48,7 @@ pub enum Event {
     /// A ping. Unless [`Config::auto_pong`](crate::Config::auto_pong) is off, the pong is already
     /// queued.
     Ping(Bytes),
-    /// A pong.
+    /// A pong. Pongs that answer the connection's own keepalive pings are not reported.
     Pong(Bytes),
     /// The peer sent a close frame. An empty close frame is reported with code 1005. Unless
     /// [`Config::auto_close`](crate::Config::auto_close) is off, the reply is already queued.
@@ -76,6 +76,16 @@ impl Closed {
     /// it had none, or 1006 if none was received.
     pub fn code(&self) -> CloseCode {
         self.received.as_ref().map_or(CloseCode::ABNORMAL, |f| f.code)
+    }
+
+    /// Whether the connection ended because the peer stopped responding: a handshake, keepalive
+    /// or close timeout. A driver then has no reason to wait for the peer's end of file.
+    pub fn timed_out(&self) -> bool {
+        use crate::error::HandshakeError;
+        matches!(
+            self.error,
+            Some(ConnectionError::KeepaliveTimeout | ConnectionError::CloseTimeout | ConnectionError::Handshake(HandshakeError::Timeout))
+        )
     }
 
     /// The reason of the close frame received, or an empty string.

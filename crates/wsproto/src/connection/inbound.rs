@@ -230,8 +230,10 @@ impl Connection {
             OpCode::Pong => {
                 if let Some(seq) = self.timers.ping_in_flight {
                     if payload[..] == seq.to_be_bytes() {
+                        // The answer to our own keepalive ping: internal, not an event.
                         self.timers.ping_in_flight = None;
                         self.timers.pong = None;
+                        return Ok(Step::Continue);
                     }
                 }
                 Event::Pong(payload)

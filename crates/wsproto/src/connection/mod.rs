@@ -255,6 +255,13 @@ impl Connection {
         self.extension.as_deref()
     }
 
+    /// Whether both close frames have been exchanged. A transport error after this point (a
+    /// peer that resets the connection instead of closing it) loses nothing: treat it as end of
+    /// file.
+    pub fn is_close_handshake_complete(&self) -> bool {
+        self.close_sent.is_some() && self.close_received.is_some()
+    }
+
     /// The close frame this side sent, if any.
     pub fn close_sent(&self) -> Option<&CloseFrame> {
         self.close_sent.as_ref()
