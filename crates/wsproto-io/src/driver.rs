@@ -153,22 +153,34 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
                     return Poll::Ready(Some(Err(e)));
                 }
             };
-            let message = match event {
-                Event::Text(t) => Message::Text(t),
-                Event::Binary(b) => Message::Binary(b),
-                Event::Ping(p) => Message::Ping(p),
-                Event::Pong(p) => Message::Pong(p),
-                Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
-                Event::CloseReceived(frame) if frame.code == wsproto::CloseCode::NO_STATUS => Message::Close(None),
-                Event::CloseReceived(frame) => Message::Close(Some(frame)),
-                Event::Closed(closed) => {
+            let message = match to_message(event) {
+                Converted::Message(m) => m,
+                Converted::Closed(closed) => {
                     self.closing = Some(closed);
                     continue;
                 }
                 // Handshake events only happen before the stream exists.
-                _ => continue,
+                Converted::Nothing => continue,
             };
             return Poll::Ready(Some(Ok(message)));
+        }
+    }
+
+    /// The next message that the bytes already received hold, without any I/O.
+    pub(crate) fn buffered_message(&mut self) -> Option<Result<Message>> {
+        if self.finished || self.closing.is_some() {
+            return None;
+        }
+        loop {
+            match to_message(self.conn.poll_event()?) {
+                Converted::Message(m) => return Some(Ok(m)),
+                Converted::Closed(closed) => {
+                    // Finishing needs I/O: leave it to the next receive.
+                    self.closing = Some(closed);
+                    return None;
+                }
+                Converted::Nothing => {}
+            }
         }
     }
 
@@ -260,4 +272,27 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         }
         self.poll_flush(cx)
     }
+}
+
+/// What an event means for a stream of messages.
+enum Converted {
+    Message(Message),
+    /// The end of the connection.
+    Closed(Closed),
+    /// Nothing for the stream (handshake events).
+    Nothing,
+}
+
+fn to_message(event: Event) -> Converted {
+    Converted::Message(match event {
+        Event::Text(t) => Message::Text(t),
+        Event::Binary(b) => Message::Binary(b),
+        Event::Ping(p) => Message::Ping(p),
+        Event::Pong(p) => Message::Pong(p),
+        Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
+        Event::CloseReceived(frame) if frame.code == wsproto::CloseCode::NO_STATUS => Message::Close(None),
+        Event::CloseReceived(frame) => Message::Close(Some(frame)),
+        Event::Closed(closed) => return Converted::Closed(closed),
+        _ => return Converted::Nothing,
+    })
 }

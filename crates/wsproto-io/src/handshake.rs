@@ -41,7 +41,20 @@ where
     R: Runtime,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    let conn = Connection::server(config, R::now());
+    server_buffered(io, &[], config, callback).await
+}
+
+/// Like [`server`], for a server that already read the start of the request from the transport
+/// (to route plain HTTP and WebSocket on one port, say): `buffered` is handed to the connection
+/// before anything more is read.
+pub async fn server_buffered<S, R, F>(io: S, buffered: &[u8], config: Config, callback: F) -> Result<WebSocketStream<S, R>>
+where
+    S: Transport,
+    R: Runtime,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
+{
+    let mut conn = Connection::server(config, R::now());
+    conn.receive(buffered);
     let mut driver = Driver::<S, R>::new(io, conn);
     let mut callback = Some(callback);
     loop {

@@ -53,6 +53,25 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
         poll_fn(|cx| self.driver.poll_message(cx)).await
     }
 
+    /// The next message if the bytes already received hold one, without waiting or any I/O.
+    ///
+    /// An echo or relay loop uses it to answer a whole burst of messages with one write: receive
+    /// one message, then take the buffered ones, feeding each reply, then flush once.
+    pub fn next_buffered(&mut self) -> Option<Result<Message>> {
+        self.driver.buffered_message()
+    }
+
+    /// Queues a message without flushing it, waiting only while the output buffer is full.
+    pub async fn feed(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
+        self.driver.start_send(message)
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_flush(cx)).await
+    }
+
     /// Sends a message and flushes it.
     pub async fn send(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.driver.poll_ready(cx)).await?;

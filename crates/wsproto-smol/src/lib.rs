@@ -148,6 +148,16 @@ where
     wsproto_io::handshake::server(SmolIo::new(stream), config, callback).await
 }
 
+/// Like [`accept_with`], for a server that already read the start of the request (to route
+/// plain HTTP and WebSocket on one port, say): `buffered` goes to the connection first.
+pub async fn accept_buffered<S, F>(stream: S, buffered: &[u8], config: Config, callback: F) -> Result<WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
+{
+    wsproto_io::handshake::server_buffered(SmolIo::new(stream), buffered, config, callback).await
+}
+
 /// Wraps a stream whose handshake another HTTP stack did, with the extension it negotiated.
 pub fn from_upgraded<S>(stream: S, role: Role, config: Config, extension: Option<Box<dyn wsproto::Extension>>) -> WebSocketStream<S>
 where

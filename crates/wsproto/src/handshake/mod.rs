@@ -50,17 +50,27 @@ pub(crate) fn is_valid_key(key: &[u8]) -> bool {
     key.len() == 24 && BASE64.decode(key).is_ok_and(|k| k.len() == 16)
 }
 
-/// The size limits for a handshake head.
+/// The size limits for an HTTP head.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct HeadLimits {
+pub struct HeadLimits {
+    /// The most bytes in the whole head.
     pub total: usize,
+    /// The most bytes in one line.
     pub line: usize,
+    /// The most header fields (checked when the head is parsed).
     pub headers: usize,
+}
+
+impl HeadLimits {
+    /// The limits a [`Config`](crate::Config) sets.
+    pub fn from_config(config: &crate::Config) -> HeadLimits {
+        HeadLimits { total: config.max_handshake_size, line: config.max_handshake_line, headers: config.max_handshake_headers }
+    }
 }
 
 /// What [`HeadReader::scan`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum HeadStatus {
+pub enum HeadStatus {
     /// No blank line yet.
     Partial,
     /// The head ends after this many bytes.
@@ -69,20 +79,23 @@ pub(crate) enum HeadStatus {
     TooLarge(&'static str),
 }
 
-/// Finds the end of an HTTP head in input that arrives in pieces.
+/// Finds the end of an HTTP head in input that arrives in pieces, within size limits.
 ///
 /// Each byte is looked at once, so feeding a head one byte at a time costs linear time (the
-/// quadratic re-parse of tungstenite's CVE-2023-43669 cannot happen). httparse only runs once,
-/// on the complete head.
+/// quadratic re-parse of tungstenite's CVE-2023-43669 cannot happen). Parse the head once it is
+/// complete. Servers that route plain HTTP and WebSocket on one port use it to read a request
+/// head before deciding what it is.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct HeadReader {
+pub struct HeadReader {
     scanned: usize,
     line_len: usize,
     prev: u8,
 }
 
 impl HeadReader {
-    pub(crate) fn scan(&mut self, buf: &[u8], limits: &HeadLimits) -> HeadStatus {
+    /// Scans `buf`, which holds everything received so far (the same buffer, growing), for the
+    /// blank line that ends the head. Only the bytes not seen before are looked at.
+    pub fn scan(&mut self, buf: &[u8], limits: &HeadLimits) -> HeadStatus {
         while self.scanned < buf.len() {
             let b = buf[self.scanned];
             self.scanned += 1;

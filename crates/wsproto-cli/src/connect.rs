@@ -1,0 +1,168 @@
+//! `wsproto connect URL`: an interactive client.
+//!
+//! Each line of stdin is sent as a text message (or, with `--binary`, as hex-encoded bytes);
+//! every incoming message is printed to stdout (binary as hex). At the end of stdin the client
+//! closes cleanly, so it works in a pipeline. The exit status tells how the connection ended: 0
+//! for a clean close with 1000 (or 1001), 2 for a clean close with another code, 1 for an error.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tracing::debug;
+use wsproto_tokio::{Bytes, ClientRequest, CloseCode, Config, Message};
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The ws:// or wss:// URL.
+    url: String,
+    /// Input lines are hex-encoded binary messages.
+    #[arg(long)]
+    binary: bool,
+    /// An extra request header, `Name: value` (repeatable).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    headers: Vec<String>,
+    /// A subprotocol to offer (repeatable, in order of preference).
+    #[arg(long, value_name = "PROTOCOL")]
+    subprotocol: Vec<String>,
+    /// Offer permessage-deflate.
+    #[arg(long)]
+    deflate: bool,
+    /// Seconds between keepalive pings (0: off).
+    #[arg(long, default_value = "20", value_parser = crate::seconds)]
+    ping_interval: crate::MaybeDuration,
+    /// Trust exactly the certificates in this PEM file for wss:// (a self-signed server, say).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+}
+
+fn request(args: &Args) -> Result<ClientRequest, String> {
+    let mut req = ClientRequest::from_url(&args.url).map_err(|e| e.to_string())?;
+    for h in &args.headers {
+        let (name, value) = h.split_once(':').ok_or_else(|| format!("header {h:?} is not `Name: value`"))?;
+        req = req.header(name.trim(), value.trim());
+    }
+    for p in &args.subprotocol {
+        req = req.subprotocol(p);
+    }
+    Ok(req)
+}
+
+pub(crate) async fn run(args: Args) -> ExitCode {
+    match session(&args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wsproto connect: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn session(args: &Args) -> Result<ExitCode, String> {
+    let request = request(args)?;
+    let mut config = Config::default().ping_interval(args.ping_interval);
+    if args.deflate {
+        config = config.with_deflate();
+    }
+    let tls = crate::tls::connector(args.ca_cert.as_deref())?;
+    let (mut ws, response) = wsproto_tokio::connect_with_tls(request, config, tls).await.map_err(|e| e.to_string())?;
+    let extensions = response.headers().get("sec-websocket-extensions").and_then(|v| v.to_str().ok()).unwrap_or("none");
+    eprintln!("connected to {} (subprotocol: {}, extensions: {extensions})", args.url, ws.subprotocol().unwrap_or("none"));
+
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        eprintln!("type a message and press Enter; Ctrl-D closes");
+    }
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if stdin_open => match line {
+                Ok(Some(line)) => {
+                    let message = if args.binary {
+                        match hex_decode(line.trim()) {
+                            Ok(bytes) => Message::Binary(bytes.into()),
+                            Err(e) => {
+                                eprintln!("not sent: {e}");
+                                continue;
+                            }
+                        }
+                    } else {
+                        Message::text(line)
+                    };
+                    ws.send(message).await.map_err(|e| e.to_string())?;
+                }
+                Ok(None) | Err(_) => {
+                    // End of input: close cleanly, then keep printing until the server answers.
+                    stdin_open = false;
+                    if let Err(e) = ws.send(Message::Close(Some(wsproto_tokio::CloseFrame::new(CloseCode::NORMAL, "")))).await {
+                        debug!("close: {e}");
+                    }
+                }
+            },
+            message = ws.recv() => match message {
+                Some(Ok(Message::Text(text))) => println!("{text}"),
+                Some(Ok(Message::Binary(bytes))) => println!("{}", hex_encode(&bytes)),
+                Some(Ok(Message::Ping(p))) => debug!("ping {}", hex_encode(&p)),
+                Some(Ok(Message::Pong(p))) => debug!("pong {}", hex_encode(&p)),
+                Some(Ok(Message::Close(_))) => {}
+                Some(Ok(other)) => debug!("{other:?}"),
+                Some(Err(e)) => return Err(format!("connection failed: {e}")),
+                None => break,
+            },
+        }
+    }
+    let received = ws.connection().close_received().cloned();
+    let code = received.as_ref().map_or(CloseCode::NO_STATUS, |f| f.code);
+    match &received {
+        Some(f) if !f.reason.is_empty() => eprintln!("closed: {} {:?}", f.code, f.reason.as_str()),
+        _ => eprintln!("closed: {code}"),
+    }
+    Ok(match code {
+        CloseCode::NORMAL | CloseCode::GOING_AWAY | CloseCode::NO_STATUS => ExitCode::SUCCESS,
+        _ => ExitCode::from(2),
+    })
+}
+
+fn hex_encode(bytes: &Bytes) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
+    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.len() % 2 != 0 {
+        return Err("odd number of hex digits".into());
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| format!("{:?} is not hex", &s[i..i + 2]))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(hex_decode("00ff 10").unwrap(), [0x00, 0xff, 0x10]);
+        assert_eq!(hex_encode(&Bytes::from_static(&[0x00, 0xff, 0x10])), "00ff10");
+        assert!(hex_decode("abc").is_err());
+        assert!(hex_decode("zz").is_err());
+    }
+
+    #[test]
+    fn headers_and_subprotocols_go_into_the_request() {
+        let args = Args {
+            url: "ws://h:1/x".into(),
+            binary: false,
+            headers: vec!["Authorization: Bearer t".into()],
+            subprotocol: vec!["chat".into()],
+            deflate: false,
+            ping_interval: None,
+            ca_cert: None,
+        };
+        let req = request(&args).unwrap();
+        assert_eq!(req.headers(), [("Authorization".to_string(), "Bearer t".to_string())]);
+        assert_eq!(req.subprotocols(), ["chat"]);
+        let bad = Args { headers: vec!["no colon".into()], ..args };
+        assert!(request(&bad).is_err());
+    }
+}

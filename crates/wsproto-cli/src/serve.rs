@@ -1,0 +1,325 @@
+//! `wsproto serve`: the chat page at `/`, a chat room at `/chat`, an echo endpoint at `/echo`.
+//!
+//! One port serves plain HTTP and WebSocket, as real applications do. Each connection runs in its
+//! own task under the core's limits (handshake size and time, message size, write buffer), so a
+//! hostile client costs at most those limits and never disturbs the others. Ctrl-C (or SIGTERM)
+//! sends close 1001 to every client and waits briefly for them.
+
+use crate::http::{self, Head, HeadError};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, broadcast, watch};
+use tracing::{debug, info, warn};
+use wsproto_tokio::wsproto::handshake::HeadLimits;
+use wsproto_tokio::{Accept, CloseCode, CloseFrame, Config, Message, Utf8Bytes, WebSocketStream};
+
+const CHAT_PAGE: &str = include_str!("chat.html");
+
+/// How long clients get to answer our close frame on shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(clap::Args, Debug)]
+pub(crate) struct Args {
+    /// The address to listen on.
+    #[arg(default_value = "127.0.0.1:9001")]
+    addr: String,
+    /// Negotiate permessage-deflate with clients that offer it.
+    #[arg(long)]
+    deflate: bool,
+    /// The largest message accepted, in bytes (after decompression).
+    #[arg(long, default_value_t = 16 << 20)]
+    max_message_size: usize,
+    /// Allow WebSocket connections from this origin only (repeatable). Without it, any origin.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    allow_origin: Vec<String>,
+    /// A subprotocol to support (repeatable, in order of preference).
+    #[arg(long, value_name = "PROTOCOL")]
+    subprotocol: Vec<String>,
+    /// Seconds between keepalive pings (0: off). Unanswered pings close the connection.
+    #[arg(long, default_value = "20", value_parser = crate::seconds)]
+    ping_interval: crate::MaybeDuration,
+    /// PEM certificate chain, to serve wss:// (with --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+}
+
+/// What every connection task shares.
+struct Shared {
+    config: Config,
+    subprotocols: Vec<String>,
+    chat: broadcast::Sender<Utf8Bytes>,
+    online: AtomicUsize,
+    shutdown: watch::Receiver<bool>,
+    active: AtomicUsize,
+    idle: Notify,
+}
+
+pub(crate) async fn run(args: Args) -> ExitCode {
+    let mut config =
+        Config::default().max_message_size(args.max_message_size).max_frame_size(args.max_message_size).ping_interval(args.ping_interval);
+    config.allowed_origins = args.allow_origin.clone();
+    if args.deflate {
+        config = config.with_deflate();
+    }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match crate::tls::acceptor(cert, key) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                eprintln!("wsproto serve: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => None,
+    };
+    let listener = match TcpListener::bind(&args.addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("wsproto serve: cannot listen on {}: {e}", args.addr);
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(args.addr.clone());
+    let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
+    println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat and {ws}://{local}/echo)");
+    info!(deflate = args.deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, "listening");
+
+    let (stop, shutdown) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        config,
+        subprotocols: args.subprotocol,
+        chat: broadcast::channel(1024).0,
+        online: AtomicUsize::new(0),
+        shutdown,
+        active: AtomicUsize::new(0),
+        idle: Notify::new(),
+    });
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    let shared = shared.clone();
+                    let tls = tls.clone();
+                    shared.active.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        handle(tcp, peer, tls, &shared).await;
+                        if shared.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            shared.idle.notify_waiters();
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little instead of spinning.
+                    warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    let open = shared.active.load(Ordering::SeqCst);
+    info!(open, "shutting down: closing every connection with 1001");
+    drop(listener);
+    let _ = stop.send(true);
+    let all_closed = async {
+        while shared.active.load(Ordering::SeqCst) > 0 {
+            let notified = shared.idle.notified();
+            if shared.active.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            notified.await;
+        }
+    };
+    if tokio::time::timeout(SHUTDOWN_GRACE, all_closed).await.is_err() {
+        warn!(left = shared.active.load(Ordering::SeqCst), "some connections did not close in time");
+    }
+    info!("stopped");
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: &Shared) {
+    // Frames are written whole; Nagle's algorithm would only add latency.
+    let _ = tcp.set_nodelay(true);
+    let timeout = shared.config.handshake_timeout.unwrap_or(Duration::from_secs(10));
+    match tls {
+        None => serve_stream(tcp, peer, shared).await,
+        Some(acceptor) => match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(stream)) => serve_stream(stream, peer, shared).await,
+            Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
+            Err(_) => debug!(%peer, "TLS handshake timed out"),
+        },
+    }
+}
+
+async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: SocketAddr, shared: &Shared) {
+    let timeout = shared.config.handshake_timeout.unwrap_or(Duration::from_secs(10));
+    let head = match http::read_head(&mut stream, HeadLimits::from_config(&shared.config), timeout).await {
+        Ok(head) => head,
+        Err(HeadError::TooLarge) => {
+            debug!(%peer, "request head too large");
+            return http::respond(
+                &mut stream,
+                431,
+                "Request Header Fields Too Large",
+                "text/plain",
+                b"request header fields too large\n",
+                "",
+            )
+            .await;
+        }
+        Err(HeadError::Malformed) => {
+            debug!(%peer, "malformed request");
+            return http::respond(&mut stream, 400, "Bad Request", "text/plain", b"bad request\n", "").await;
+        }
+        Err(HeadError::Timeout) => return debug!(%peer, "request head timed out"),
+        Err(HeadError::Closed) => return,
+    };
+    match (head.path.as_str(), head.upgrade) {
+        ("/" | "/index.html", false) if head.method == "GET" || head.method == "HEAD" => {
+            let body = if head.method == "HEAD" { &b""[..] } else { CHAT_PAGE.as_bytes() };
+            http::respond(&mut stream, 200, "OK", "text/html; charset=utf-8", body, "").await;
+        }
+        ("/" | "/index.html", false) => {
+            http::respond(&mut stream, 405, "Method Not Allowed", "text/plain", b"method not allowed\n", "Allow: GET, HEAD\r\n").await
+        }
+        ("/chat" | "/echo", _) => websocket(stream, head, peer, shared).await,
+        _ => http::respond(&mut stream, 404, "Not Found", "text/plain", b"not found\n", "").await,
+    }
+}
+
+async fn websocket<S: AsyncRead + AsyncWrite + Unpin>(stream: S, head: Head, peer: SocketAddr, shared: &Shared) {
+    let subprotocols: Vec<&str> = shared.subprotocols.iter().map(String::as_str).collect();
+    let accepted = wsproto_tokio::accept_buffered(stream, &head.bytes, shared.config.clone(), |req| {
+        Ok(match req.choose_subprotocol(&subprotocols) {
+            Some(p) => Accept::new().subprotocol(p),
+            None => Accept::new(),
+        })
+    })
+    .await;
+    let ws = match accepted {
+        Ok(ws) => ws,
+        Err(e) => return info!(%peer, path = head.path, "handshake refused: {e}"),
+    };
+    info!(%peer, path = head.path, subprotocol = ws.subprotocol(), deflate = ws.is_compressed(), "connected");
+    let result = if head.path == "/chat" {
+        let name = http::query_param(head.query.as_deref(), "name").unwrap_or_default();
+        chat(ws, &name, shared).await
+    } else {
+        echo(ws, shared).await
+    };
+    match result {
+        Ok(Some(frame)) => info!(%peer, code = frame.code.0, reason = %frame.reason, "closed"),
+        Ok(None) => info!(%peer, "closed"),
+        Err(e) => info!(%peer, "closed: {e}"),
+    }
+}
+
+type Ws<S> = WebSocketStream<S>;
+
+/// How a connection ended: the peer's close frame, if there was one.
+type Ending = Result<Option<CloseFrame>, wsproto_tokio::Error>;
+
+fn going_away() -> CloseFrame {
+    CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down")
+}
+
+/// Echoes every text and binary message as it came. A burst of messages is answered with one
+/// write: each receive is followed by the messages already buffered.
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut ws: Ws<S>, shared: &Shared) -> Ending {
+    let mut shutdown = shared.shutdown.clone();
+    let mut peer_close = None;
+    loop {
+        let message = tokio::select! {
+            m = ws.recv() => m,
+            _ = shutdown.changed() => {
+                ws.close(Some(going_away())).await?;
+                return Ok(peer_close);
+            }
+        };
+        let Some(message) = message else { return Ok(peer_close) };
+        let mut next = Some(message?);
+        while let Some(m) = next.take() {
+            match m {
+                Message::Text(_) | Message::Binary(_) => ws.feed(m).await?,
+                Message::Close(frame) => peer_close = frame,
+                _ => {}
+            }
+            next = ws.next_buffered().transpose()?;
+        }
+        ws.flush().await?;
+    }
+}
+
+/// One chat room for everybody: each text message is broadcast to all, with the sender's name.
+async fn chat<S: AsyncRead + AsyncWrite + Unpin>(mut ws: Ws<S>, name: &str, shared: &Shared) -> Ending {
+    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).take(32).collect();
+    if name.is_empty() {
+        name = "anonymous".into();
+    }
+    let mut room = shared.chat.subscribe();
+    let online = shared.online.fetch_add(1, Ordering::SeqCst) + 1;
+    announce(shared, serde_json::json!({ "type": "join", "name": name, "online": online }));
+    let mut shutdown = shared.shutdown.clone();
+    let mut peer_close = None;
+    let result = loop {
+        tokio::select! {
+            m = ws.recv() => match m {
+                Some(Ok(Message::Text(text))) => {
+                    // The page sends {"type":"message","text":...}; a plain string is taken as it is.
+                    let said = match serde_json::from_str::<serde_json::Value>(&text) {
+                        Ok(v) => v.get("text").and_then(|t| t.as_str()).map(str::to_owned),
+                        Err(_) => Some(text.to_string()),
+                    };
+                    if let Some(said) = said {
+                        announce(shared, serde_json::json!({ "type": "message", "from": name, "text": said }));
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => peer_close = frame,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Err(e),
+                None => break Ok(peer_close),
+            },
+            said = room.recv() => match said {
+                Ok(line) => {
+                    if let Err(e) = ws.send(Message::Text(line)).await {
+                        break Err(e);
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(missed)) => warn!(name, missed, "a slow chat client missed messages"),
+                Err(broadcast::error::RecvError::Closed) => break Ok(peer_close),
+            },
+            _ = shutdown.changed() => break ws.close(Some(going_away())).await.map(|()| peer_close),
+        }
+    };
+    let online = shared.online.fetch_sub(1, Ordering::SeqCst) - 1;
+    announce(shared, serde_json::json!({ "type": "leave", "name": name, "online": online }));
+    result
+}
+
+fn announce(shared: &Shared, value: serde_json::Value) {
+    // No subscribers is fine: nobody to tell.
+    let _ = shared.chat.send(Utf8Bytes::from(value.to_string()));
+}
