@@ -105,6 +105,7 @@ pub(crate) trait Decompress: Send {
             }
             let room_now = room.min(budget);
             let start = out.len();
+            reserve_bounded(out, room_now, start + budget);
             out.resize(start + room_now, 0);
             let step = match self.step(input, &mut out[start..]) {
                 Ok(s) => s,
@@ -138,6 +139,22 @@ pub(crate) trait Decompress: Send {
 
     /// Forgets the window and any stream end.
     fn reset(&mut self);
+}
+
+/// Makes room for `room` more bytes in `out` without letting its capacity pass `max_capacity`.
+///
+/// `BytesMut` grows by doubling, which near the message cap could allocate almost twice the cap.
+/// This grows by doubling too, but clamped to the cap, and through `Vec::reserve_exact`, so that a
+/// large buffer grows with `realloc` (which the allocator can often do in place) rather than by
+/// allocating a second buffer and copying.
+fn reserve_bounded(out: &mut BytesMut, room: usize, max_capacity: usize) {
+    if out.capacity() - out.len() >= room {
+        return;
+    }
+    let target = out.capacity().saturating_mul(2).max(out.len() + room).min(max_capacity.max(out.len() + room));
+    let mut v = alloc::vec::Vec::from(core::mem::take(out));
+    v.reserve_exact(target - v.len());
+    *out = BytesMut::from(bytes::Bytes::from(v));
 }
 
 /// A compressor for `backend` at `level`, with a window of `2^window_bits` bytes (9–15).

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target (nightly, AddressSanitizer) and runs each one for SECONDS
+# (default 60) from its committed seed corpus in fuzz/corpus/, two at a time. New inputs go to a
+# scratch corpus, not into the repository. A crash fails the run and leaves its input in
+# fuzz/artifacts/<target>/: turn it into a regression test.
+#
+# Usage: scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+root=$PWD
+
+if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz"
+  tools=${FUZZ_TOOLS:-$HOME/.cache/wsproto-fuzz-tools}
+  cargo install cargo-fuzz --locked --root "$tools" --quiet
+  export PATH="$tools/bin:$PATH"
+fi
+
+cd fuzz
+cargo +nightly fuzz build --release --debug-assertions
+mapfile -t targets < <(cargo +nightly fuzz list)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+run() {
+  local t=$1
+  mkdir -p "$scratch/$t" "artifacts/$t"
+  if cargo +nightly fuzz run --release --debug-assertions "$t" "$scratch/$t" "corpus/$t" -- \
+      -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
+    echo "fuzz: $t: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$') runs, no crash"
+  else
+    echo "fuzz: $t FAILED"
+    tail -n 40 "$scratch/$t.log"
+    return 1
+  fi
+}
+
+status=0
+pending=()
+for t in "${targets[@]}"; do
+  run "$t" &
+  pending+=($!)
+  if [ ${#pending[@]} -ge 2 ]; then
+    wait "${pending[0]}" || status=1
+    pending=("${pending[@]:1}")
+  fi
+done
+for p in "${pending[@]}"; do wait "$p" || status=1; done
+exit $status
