@@ -44,6 +44,9 @@ pub(crate) struct Args {
     /// Seconds between keepalive pings (0: off). Unanswered pings close the connection.
     #[arg(long, default_value = "20", value_parser = crate::seconds)]
     ping_interval: crate::MaybeDuration,
+    /// Seconds a client gets to send its request (and, with TLS, finish the TLS handshake).
+    #[arg(long, default_value = "10", value_parser = crate::seconds)]
+    handshake_timeout: crate::MaybeDuration,
     /// PEM certificate chain, to serve wss:// (with --tls-key).
     #[arg(long, requires = "tls_key", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -160,10 +163,15 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The time a client gets for its request; without a configured timeout, practically forever.
+fn handshake_timeout(config: &Config) -> Duration {
+    config.handshake_timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600))
+}
+
 async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: &Shared) {
     // Frames are written whole; Nagle's algorithm would only add latency.
     let _ = tcp.set_nodelay(true);
-    let timeout = shared.config.handshake_timeout.unwrap_or(Duration::from_secs(10));
+    let timeout = handshake_timeout(&shared.config);
     match tls {
         None => serve_stream(tcp, peer, shared).await,
         Some(acceptor) => match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
@@ -175,7 +183,7 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
 }
 
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: SocketAddr, shared: &Shared) {
-    let timeout = shared.config.handshake_timeout.unwrap_or(Duration::from_secs(10));
+    let timeout = handshake_timeout(&shared.config);
     let head = match http::read_head(&mut stream, HeadLimits::from_config(&shared.config), timeout).await {
         Ok(head) => head,
         Err(HeadError::TooLarge) => {
