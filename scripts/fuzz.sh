@@ -10,11 +10,11 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 root=$PWD
 
+tools=${FUZZ_TOOLS:-$HOME/.cache/wsproto-fuzz-tools}
+export PATH="$tools/bin:$PATH"
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz"
-  tools=${FUZZ_TOOLS:-$HOME/.cache/wsproto-fuzz-tools}
   cargo install cargo-fuzz --locked --root "$tools" --quiet
-  export PATH="$tools/bin:$PATH"
 fi
 
 cd fuzz

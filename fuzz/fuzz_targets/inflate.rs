@@ -18,7 +18,8 @@ fuzz_target!(|input: (bool, u16, Vec<Vec<u8>>)| {
         let mut out = BytesMut::new();
         let mut failed = false;
         for piece in message.chunks(7) {
-            match ext.decode(piece, &mut out, limit - out.len()) {
+            let room = limit - out.len();
+            match ext.decode(piece, &mut out, room) {
                 Ok(()) => assert!(out.len() <= limit),
                 Err(DecodeError::TooBig) | Err(DecodeError::Invalid(_)) => {
                     failed = true;
@@ -30,7 +31,8 @@ fuzz_target!(|input: (bool, u16, Vec<Vec<u8>>)| {
             // A connection fails on the first bad message; so does this run.
             return;
         }
-        if ext.finish_decode(&mut out, limit - out.len()).is_err() {
+        let room = limit - out.len();
+        if ext.finish_decode(&mut out, room).is_err() {
             return;
         }
         assert!(out.len() <= limit);
