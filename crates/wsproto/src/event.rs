@@ -4,6 +4,7 @@ use crate::close::{CloseCode, CloseFrame};
 use crate::error::ConnectionError;
 use crate::handshake::{Request, Response};
 use crate::utf8::Utf8Bytes;
+use alloc::boxed::Box;
 use bytes::Bytes;
 
 /// Text or binary.
@@ -18,16 +19,18 @@ pub enum MessageKind {
 /// Something that happened on a connection, returned by
 /// [`Connection::poll_event`](crate::Connection::poll_event).
 ///
-/// Events own their data: payloads are [`Bytes`] split off the input buffer without a copy.
+/// Events own their data: payloads are [`Bytes`] split off the input buffer without a copy. The
+/// variants that happen once per connection are boxed, which keeps the event small (48 bytes) for
+/// the messages that happen millions of times.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// Server: a valid upgrade request arrived. Answer it with
     /// [`Connection::accept`](crate::Connection::accept) or
     /// [`Connection::reject`](crate::Connection::reject).
-    Request(Request),
+    Request(Box<Request>),
     /// Client: the server accepted the upgrade; the connection is open.
-    Connected(Response),
+    Connected(Box<Response>),
     /// A whole text message.
     Text(Utf8Bytes),
     /// A whole binary message.
@@ -55,7 +58,7 @@ pub enum Event {
     CloseReceived(CloseFrame),
     /// The connection is over; no more events follow. Write out any pending output, then close the
     /// transport.
-    Closed(Closed),
+    Closed(Box<Closed>),
 }
 
 /// How a connection ended.
@@ -190,3 +193,6 @@ impl From<alloc::vec::Vec<u8>> for Message {
         Message::Binary(v.into())
     }
 }
+
+// The event is moved on every message; keep it small.
+const _: () = assert!(core::mem::size_of::<Event>() <= 48);

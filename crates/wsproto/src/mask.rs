@@ -21,11 +21,21 @@
 /// wsproto::mask::apply_mask(tail, key, 2);
 /// assert_eq!(&payload, b"Hello");
 /// ```
-#[inline]
+#[inline(always)]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let key = rotate_key(key, offset);
+    // Small payloads (most messages) stay inline in the caller; large ones take the call.
+    if buf.len() < 128 {
+        mask_words(buf, key);
+    } else {
+        mask_large(buf, key);
+    }
+}
+
+#[inline(never)]
+fn mask_large(buf: &mut [u8], key: [u8; 4]) {
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if buf.len() >= 128 && std::is_x86_feature_detected!("avx2") {
+    if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, which is the only precondition of `mask_avx2`.
         unsafe { mask_avx2(buf, key) };
         return;

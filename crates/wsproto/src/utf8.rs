@@ -40,7 +40,7 @@ impl Utf8Validator {
         if self.partial_len != 0 {
             chunk = self.finish_code_point(chunk)?;
         }
-        if chunk.is_ascii() {
+        if is_ascii(chunk) {
             // Short pieces are mostly ASCII; this test is cheaper than the SIMD set-up.
             return Ok(());
         }
@@ -103,10 +103,30 @@ fn sequence_len(first: u8) -> usize {
 /// Validates a complete text at once.
 #[inline]
 pub fn validate(bytes: &[u8]) -> Result<(), InvalidUtf8> {
-    if bytes.is_ascii() {
+    if is_ascii(bytes) {
         return Ok(());
     }
     simdutf8::basic::from_utf8(bytes).map(|_| ()).map_err(|_| InvalidUtf8)
+}
+
+/// Whether every byte is ASCII: 8 bytes at a time, inline for short texts (most chat and JSON
+/// messages are short ASCII), `core`'s SIMD version for long ones.
+#[inline(always)]
+fn is_ascii(bytes: &[u8]) -> bool {
+    if bytes.len() > 64 {
+        return bytes.is_ascii();
+    }
+    let mut words = bytes.chunks_exact(8);
+    let mut high = 0u64;
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        high |= u64::from_ne_bytes(b);
+    }
+    for &b in words.remainder() {
+        high |= u64::from(b);
+    }
+    high & 0x8080_8080_8080_8080 == 0
 }
 
 /// Bytes that are known to be valid UTF-8: the payload of a text message.

@@ -412,9 +412,23 @@ impl Connection {
     /// Parsing happens here, so automatic pongs and close replies are queued here too: write out
     /// the output after draining the events.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(ev) = self.pending_event.take() {
-            return Some(ev);
+        if self.pending_event.is_some() {
+            return self.pending_event.take();
         }
+        if self.state == State::Open && self.inbound.is_idle() {
+            // The common case first: a whole small message waiting in the buffer.
+            match self.whole_small_message() {
+                Ok(Some(ev)) => return Some(ev),
+                Ok(None) => {}
+                Err(e) => return Some(self.fail(e)),
+            }
+        }
+        self.poll_event_slow()
+    }
+
+    /// Everything but the fast path: handshakes, frames in pieces, control frames, closing.
+    #[inline(never)]
+    fn poll_event_slow(&mut self) -> Option<Event> {
         match self.state {
             State::AwaitingRequest => self.poll_request(),
             State::AwaitingResponse | State::ReadingRejection => self.poll_response(),
@@ -686,7 +700,7 @@ impl Connection {
         self.pending_pong = None;
         self.timers = Timers::new(self.timers.now);
         self.pending_event =
-            Some(Event::Closed(Closed { sent: self.close_sent.clone(), received: self.close_received.clone(), clean, error }));
+            Some(Event::Closed(Box::new(Closed { sent: self.close_sent.clone(), received: self.close_received.clone(), clean, error })));
     }
 }
 

@@ -166,7 +166,7 @@ impl Connection {
             }),
         };
         self.state = State::RequestPending;
-        Some(Event::Request(request))
+        Some(Event::Request(Box::new(request)))
     }
 
     /// Client: reads the response head, and the body of a refusal.
@@ -210,7 +210,7 @@ impl Connection {
                 self.subprotocol = response.subprotocol().map(String::from);
                 self.state = State::Open;
                 self.on_open();
-                Some(Event::Connected(response))
+                Some(Event::Connected(Box::new(response)))
             }
         }
     }

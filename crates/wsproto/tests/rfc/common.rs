@@ -109,7 +109,7 @@ pub fn closed(evs: &[Event]) -> &Closed {
     let all: Vec<&Closed> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Closed(c) => Some(c),
+            Event::Closed(c) => Some(&**c),
             _ => None,
         })
         .collect();
