@@ -32,6 +32,9 @@ pub struct Config {
     /// inflated output) passes the limit, before the memory is allocated.
     pub max_message_size: usize,
     /// The largest frame accepted, in bytes, checked against the declared length. Default 16 MiB.
+    ///
+    /// A compressed frame may be an eighth larger (plus 1 KiB): deflate expands incompressible data
+    /// by up to that much, so a message just under the message limit still fits once compressed.
     pub max_frame_size: usize,
     /// How many bytes of output may wait to be written before sends fail with
     /// [`LocalError::WriteBufferFull`](crate::LocalError::WriteBufferFull). Default 128 KiB.

@@ -55,4 +55,11 @@ pub trait Extension: Send + fmt::Debug {
 
     /// Encodes the next piece of a transformed message, appending to `out`. `last` marks the end.
     fn encode(&mut self, input: &[u8], last: bool, out: &mut BytesMut) -> Result<(), &'static str>;
+
+    /// The whole message just encoded came out larger than it went in: forget it, so that the
+    /// connection can send it untransformed instead. Returns whether that is possible; the
+    /// default says no, and the encoded form is sent.
+    fn discard_encode(&mut self) -> bool {
+        false
+    }
 }

@@ -196,8 +196,17 @@ impl Connection {
         if stray != 0 {
             return Err(ProtocolError::ReservedBits(stray));
         }
-        if h.payload_len > self.settings.max_frame as u64 {
-            return Err(ProtocolError::FrameTooBig { len: h.payload_len, limit: self.settings.max_frame });
+        // A compressed frame may be larger than its message: deflate expands incompressible data
+        // by up to an eighth. The message limit still holds for the inflated bytes, and compressed
+        // input is inflated as it arrives, so the allowance costs no memory.
+        let compressed = match h.opcode {
+            OpCode::Text | OpCode::Binary => h.rsv != 0,
+            OpCode::Continuation => self.inbound.message.as_ref().is_some_and(|m| m.compressed),
+            _ => false,
+        };
+        let frame_limit = if compressed { compressed_frame_limit(self.settings.max_frame) } else { self.settings.max_frame };
+        if h.payload_len > frame_limit as u64 {
+            return Err(ProtocolError::FrameTooBig { len: h.payload_len, limit: frame_limit });
         }
         // Fits in usize: it is at most max_frame.
         let len = h.payload_len as usize;
@@ -465,6 +474,11 @@ impl Connection {
             self.timers.idle = self.timers.after(self.settings.idle_timeout);
         }
     }
+}
+
+/// The frame limit for compressed frames: deflate's worst-case expansion on top of the limit.
+fn compressed_frame_limit(max_frame: usize) -> usize {
+    max_frame.saturating_add(max_frame / 8).saturating_add(1024)
 }
 
 /// A block of payload that stays in the L1/L2 cache between unmasking and validating it.

@@ -584,6 +584,15 @@ impl Connection {
             let ext = self.extension.as_mut().expect("a transformed message has an extension");
             self.scratch.clear();
             ext.encode(data, fin, &mut self.scratch).map_err(LocalError::Extension)?;
+            let whole = fin && opcode != OpCode::Continuation;
+            if whole && self.scratch.len() >= data.len() && ext.discard_encode() {
+                // Incompressible: the message goes out as it is, smaller than its encoding.
+                match owned {
+                    Some(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask),
+                    None => self.output.push_frame(opcode, fin, 0, data, mask),
+                }
+                return Ok(());
+            }
             self.output.push_frame(opcode, fin, rsv, &self.scratch, mask);
             if self.scratch.capacity() > 64 << 10 {
                 self.scratch = BytesMut::new();

@@ -272,6 +272,15 @@ impl Extension for DeflateExtension {
         Ok(())
     }
 
+    fn discard_encode(&mut self) -> bool {
+        // The compressor's window now holds a message the peer will never inflate: start afresh,
+        // so that no later message refers to it.
+        if let Some(c) = self.compressor.as_mut() {
+            c.reset();
+        }
+        true
+    }
+
     fn begin_encode(&mut self, len: Option<usize>) -> u8 {
         let compress = match (len, self.fit_limit) {
             (Some(n), _) if n < self.min_size => false,
@@ -291,6 +300,12 @@ impl Extension for DeflateExtension {
         if last {
             if out[start..].ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
+            } else if out.len() == start {
+                // zlib writes nothing for a sync flush with nothing new to flush (an empty last
+                // fragment, an empty message right after another). The last frame still has to
+                // end the message: an empty stored block with its tail removed is the single byte
+                // 0x00 (RFC 7692 §7.2.3.6), which the receiver completes with the tail.
+                out.extend_from_slice(&[0x00]);
             }
             if self.agreement.local_no_context_takeover || self.fit_limit.is_some() {
                 compressor.reset();

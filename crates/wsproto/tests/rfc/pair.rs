@@ -26,9 +26,9 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (any::<bool>(), any::<bool>(), prop_oneof![0usize..200, 0usize..70_000], any::<bool>())
+        4 => (any::<bool>(), any::<bool>(), prop_oneof![Just(0usize), 0usize..200, 0usize..70_000], any::<bool>())
             .prop_map(|(from_client, text, len, compressible)| Op::Send { from_client, text, len, compressible }),
-        1 => (any::<bool>(), proptest::collection::vec(0usize..3000, 1..5)).prop_map(|(from_client, pieces)| Op::SendFragmented { from_client, pieces }),
+        1 => (any::<bool>(), proptest::collection::vec(prop_oneof![Just(0usize), 0usize..3000], 1..5)).prop_map(|(from_client, pieces)| Op::SendFragmented { from_client, pieces }),
         1 => (any::<bool>(), 0usize..126).prop_map(|(from_client, len)| Op::Ping { from_client, len }),
         1 => (any::<bool>(), prop_oneof![Just(1000u16), Just(1001), Just(4000)]).prop_map(|(from_client, code)| Op::Close { from_client, code }),
         6 => (any::<bool>(), 1usize..5000).prop_map(|(to_client, max)| Op::Deliver { to_client, max }),

@@ -257,3 +257,96 @@ fn streaming_mode_inflates_each_fragment() {
         assert_eq!(payloads.concat(), [vec![1u8; 1000], vec![2u8; 1000]].concat());
     }
 }
+
+#[test]
+fn empty_fragments_and_empty_messages_keep_the_stream_valid() {
+    // RFC 7692 §7.2.3.6: an empty compressed fragment is a single 0x00 byte. A backend that
+    // writes nothing for a second sync flush must not leave the final fragment empty.
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        c.send_fragment(MessageKind::Binary, b"abc", false).unwrap();
+        c.send_fragment(MessageKind::Binary, b"", true).unwrap();
+        c.send_text("").unwrap();
+        c.send_text("").unwrap();
+        c.send_fragment(MessageKind::Text, b"", false).unwrap();
+        c.send_fragment(MessageKind::Text, b"", true).unwrap();
+        c.send_text("Hello, Hello, Hello").unwrap();
+        let wire = drain(&mut c);
+        s.receive(&wire);
+        assert_eq!(
+            events(&mut s),
+            [
+                Event::Binary(b"abc".to_vec().into()),
+                Event::Text("".into()),
+                Event::Text("".into()),
+                Event::Text("".into()),
+                Event::Text("Hello, Hello, Hello".into()),
+            ],
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
+fn incompressible_messages_are_sent_as_they_are_and_the_stream_stays_valid() {
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        // Pseudo-random bytes do not compress; the message goes out uncompressed (no RSV1).
+        let mut x = 0x2545F4914F6CDD1Du64;
+        let noise: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        c.send_binary(&noise).unwrap();
+        let wire = drain(&mut c);
+        assert_eq!(wire[0], 0x82, "{b:?}: sent without RSV1");
+        assert_eq!(wire.len(), 4 + 4 + noise.len(), "{b:?}");
+        // Compressible messages around it still compress and decode, with context takeover.
+        let text = "compress me, compress me, compress me ".repeat(20);
+        c.send_text(&text).unwrap();
+        c.send_binary(&noise).unwrap();
+        c.send_text(&text).unwrap();
+        let wire2 = drain(&mut c);
+        s.receive(&wire);
+        s.receive(&wire2);
+        assert_eq!(
+            events(&mut s),
+            [
+                Event::Binary(noise.clone().into()),
+                Event::Text(text.clone().into()),
+                Event::Binary(noise.clone().into()),
+                Event::Text(text.into())
+            ],
+            "{b:?}"
+        );
+    }
+}
+
+#[test]
+fn a_compressed_frame_may_exceed_the_frame_limit_by_deflates_expansion() {
+    for b in backends() {
+        let limit = 64 << 10;
+        let cfg = Config::default().max_message_size(limit).max_frame_size(limit).deflate(Some(DeflateConfig::default().backend(b)));
+        let (_, mut s) = pair(Config::default().with_deflate(), cfg);
+        // A compressed frame an eighth over the frame limit is accepted (it is then inflated
+        // against the message limit); one well past it is not.
+        let over = limit + limit / 16;
+        let mut header = vec![0xC2, 0xFF];
+        header.extend_from_slice(&(over as u64).to_be_bytes());
+        header.extend_from_slice(&[0, 0, 0, 0]);
+        s.receive(&header);
+        assert_eq!(s.poll_event(), None, "{b:?}: waiting for the payload");
+        let (_, mut s) =
+            pair(Config::default().with_deflate(), Config::default().max_message_size(limit).max_frame_size(limit).with_deflate());
+        let mut header = vec![0xC2, 0xFF];
+        header.extend_from_slice(&((limit * 2) as u64).to_be_bytes());
+        header.extend_from_slice(&[0, 0, 0, 0]);
+        s.receive(&header);
+        let evs = events(&mut s);
+        assert!(matches!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::FrameTooBig { .. }))), "{b:?}");
+    }
+}
