@@ -171,7 +171,7 @@ pub fn client<S: Stream>(request: impl IntoClientRequest, stream: S, config: Con
     loop {
         match ws.next_event()? {
             Event::Connected(response) => return Ok((ws, response.to_http())),
-            Event::Closed(closed) => return Err(ws.fail(closed)),
+            Event::Closed(closed) => return Err(ws.fail(*closed)),
             _ => {}
         }
     }
@@ -202,7 +202,7 @@ where
                 Some(Err(reject)) => ws.conn.reject(reject)?,
                 None => {}
             },
-            Event::Closed(closed) => return Err(ws.fail(closed)),
+            Event::Closed(closed) => return Err(ws.fail(*closed)),
             _ => {}
         }
     }
@@ -239,7 +239,7 @@ impl<S: Stream> WebSocket<S> {
                 Event::CloseReceived(frame) if frame.code == CloseCode::NO_STATUS => Message::Close(None),
                 Event::CloseReceived(frame) => Message::Close(Some(frame)),
                 Event::Closed(closed) => {
-                    self.closing = Some(closed);
+                    self.closing = Some(*closed);
                     continue;
                 }
                 _ => continue,

@@ -292,7 +292,7 @@ fn to_message(event: Event) -> Converted {
         Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
         Event::CloseReceived(frame) if frame.code == wsproto::CloseCode::NO_STATUS => Message::Close(None),
         Event::CloseReceived(frame) => Message::Close(Some(frame)),
-        Event::Closed(closed) => return Converted::Closed(closed),
+        Event::Closed(closed) => return Converted::Closed(*closed),
         _ => return Converted::Nothing,
     })
 }

@@ -23,7 +23,7 @@ pub async fn client<S: Transport, R: Runtime>(
     loop {
         match poll_fn(|cx| driver.poll_event(cx)).await? {
             Event::Connected(response) => return Ok((from_driver(driver), response.to_http())),
-            Event::Closed(closed) => return Err(fail(driver, closed).await),
+            Event::Closed(closed) => return Err(fail(driver, *closed).await),
             _ => {}
         }
     }
@@ -69,7 +69,7 @@ where
                 Some(Err(reject)) => driver.conn.reject(reject)?,
                 None => {}
             },
-            Event::Closed(closed) => return Err(fail(driver, closed).await),
+            Event::Closed(closed) => return Err(fail(driver, *closed).await),
             _ => {}
         }
     }
