@@ -41,6 +41,10 @@ pub(crate) struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
+    /// Instead of a load test: open the connections, echo one message on each, then hold them
+    /// idle for this many seconds (for measuring a server's memory per idle connection).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::seconds)]
+    hold: crate::MaybeDuration,
 }
 
 /// Counters that the progress bar reads while the run goes on.
@@ -97,6 +101,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if streams.is_empty() {
         eprintln!("wsproto bench: no connection could be opened");
         return ExitCode::FAILURE;
+    }
+    if let Some(hold) = args.hold {
+        return hold_idle(streams, message, hold, connect_errors).await;
     }
 
     let progress = Arc::new(Progress::default());
@@ -202,6 +209,39 @@ async fn drive(
     progress.errors.fetch_add(errors, Ordering::Relaxed);
     let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
     ConnResult { latencies, messages, errors }
+}
+
+/// Echoes one message on every connection, then keeps them all open and idle for `hold`.
+async fn hold_idle(
+    mut streams: Vec<wsproto_tokio::WebSocketStream<wsproto_tokio::ClientStream>>,
+    message: Message,
+    hold: Duration,
+    connect_errors: u64,
+) -> ExitCode {
+    let mut errors = connect_errors;
+    for ws in &mut streams {
+        let echoed = async {
+            ws.send(message.clone()).await?;
+            loop {
+                match ws.recv().await {
+                    Some(Ok(Message::Binary(_) | Message::Text(_))) => return Ok(()),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e),
+                    None => return Err(wsproto_tokio::Error::AlreadyClosed),
+                }
+            }
+        };
+        if echoed.await.is_err() {
+            errors += 1;
+        }
+    }
+    // The measuring script waits for this line.
+    println!("holding {} idle connections ({errors} errors)", streams.len());
+    tokio::time::sleep(hold).await;
+    for mut ws in streams {
+        let _ = tokio::time::timeout(Duration::from_millis(100), ws.close(None)).await;
+    }
+    if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 fn report(args: &Args, messages: u64, errors: u64, elapsed: f64, latencies: &Histogram<u64>) {

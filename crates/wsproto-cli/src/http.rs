@@ -39,12 +39,14 @@ pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, limits: Head
     let mut reader = HeadReader::default();
     let read = async {
         loop {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.map_err(|_| HeadError::Closed)?;
+            // Read into the vector's spare room: no buffer lives in the future across the await.
+            if bytes.capacity() - bytes.len() < 512 {
+                bytes.reserve(bytes.capacity().max(1024));
+            }
+            let n = stream.read_buf(&mut bytes).await.map_err(|_| HeadError::Closed)?;
             if n == 0 {
                 return Err(HeadError::Closed);
             }
-            bytes.extend_from_slice(&chunk[..n]);
             match reader.scan(&bytes, &limits) {
                 HeadStatus::Partial => {}
                 HeadStatus::TooLarge(_) => return Err(HeadError::TooLarge),

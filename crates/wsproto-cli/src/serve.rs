@@ -174,17 +174,25 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
     let timeout = handshake_timeout(&shared.config);
     match tls {
         None => serve_stream(tcp, peer, shared).await,
-        Some(acceptor) => match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-            Ok(Ok(stream)) => serve_stream(stream, peer, shared).await,
-            Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
-            Err(_) => debug!(%peer, "TLS handshake timed out"),
-        },
+        // Boxed, like every step that runs once per connection: a future is as large as the
+        // largest state it can be in, and the task keeps that size for the connection's whole
+        // life. An idle plain connection should not pay for a TLS handshake it never did.
+        Some(acceptor) => {
+            Box::pin(async move {
+                match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => serve_stream(stream, peer, shared).await,
+                    Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
+                    Err(_) => debug!(%peer, "TLS handshake timed out"),
+                }
+            })
+            .await
+        }
     }
 }
 
 async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: SocketAddr, shared: &Shared) {
     let timeout = handshake_timeout(&shared.config);
-    let head = match http::read_head(&mut stream, HeadLimits::from_config(&shared.config), timeout).await {
+    let mut head = match Box::pin(http::read_head(&mut stream, HeadLimits::from_config(&shared.config), timeout)).await {
         Ok(head) => head,
         Err(HeadError::TooLarge) => {
             debug!(%peer, "request head too large");
@@ -200,7 +208,7 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: So
         }
         Err(HeadError::Malformed) => {
             debug!(%peer, "malformed request");
-            return http::respond(&mut stream, 400, "Bad Request", "text/plain", b"bad request\n", "").await;
+            return Box::pin(http::respond(&mut stream, 400, "Bad Request", "text/plain", b"bad request\n", "")).await;
         }
         Err(HeadError::Timeout) => return debug!(%peer, "request head timed out"),
         Err(HeadError::Closed) => return,
@@ -208,35 +216,42 @@ async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: So
     match (head.path.as_str(), head.upgrade) {
         ("/" | "/index.html", false) if head.method == "GET" || head.method == "HEAD" => {
             let body = if head.method == "HEAD" { &b""[..] } else { CHAT_PAGE.as_bytes() };
-            http::respond(&mut stream, 200, "OK", "text/html; charset=utf-8", body, "").await;
+            Box::pin(http::respond(&mut stream, 200, "OK", "text/html; charset=utf-8", body, "")).await;
         }
         ("/" | "/index.html", false) => {
             http::respond(&mut stream, 405, "Method Not Allowed", "text/plain", b"method not allowed\n", "Allow: GET, HEAD\r\n").await
         }
-        ("/chat" | "/echo", _) => websocket(stream, head, peer, shared).await,
-        _ => http::respond(&mut stream, 404, "Not Found", "text/plain", b"not found\n", "").await,
+        ("/chat" | "/echo", _) => websocket(stream, &mut head, peer, shared).await,
+        _ => Box::pin(http::respond(&mut stream, 404, "Not Found", "text/plain", b"not found\n", "")).await,
     }
 }
 
-async fn websocket<S: AsyncRead + AsyncWrite + Unpin>(stream: S, head: Head, peer: SocketAddr, shared: &Shared) {
+async fn websocket<S: AsyncRead + AsyncWrite + Unpin>(stream: S, head: &mut Head, peer: SocketAddr, shared: &Shared) {
     let subprotocols: Vec<&str> = shared.subprotocols.iter().map(String::as_str).collect();
-    let accepted = wsproto_tokio::accept_buffered(stream, &head.bytes, shared.config.clone(), |req| {
+    // Matched directly: a named `Result` would stay in the future (at 900 bytes) for the
+    // connection's whole life, since a binding lives to the end of its scope.
+    let mut ws = match Box::pin(wsproto_tokio::accept_buffered(stream, &head.bytes, shared.config.clone(), |req| {
         Ok(match req.choose_subprotocol(&subprotocols) {
             Some(p) => Accept::new().subprotocol(p),
             None => Accept::new(),
         })
-    })
-    .await;
-    let ws = match accepted {
-        Ok(ws) => ws,
+    }))
+    .await
+    {
+        // Boxed: every future level that refers to the stream then holds a pointer.
+        Ok(ws) => Box::new(ws),
         Err(e) => return info!(%peer, path = head.path, "handshake refused: {e}"),
     };
+    // The request's bytes are in the connection now; an idle connection should not keep a copy.
+    head.bytes = Vec::new();
     info!(%peer, path = head.path, subprotocol = ws.subprotocol(), deflate = ws.is_compressed(), "connected");
     let result = if head.path == "/chat" {
         let name = http::query_param(head.query.as_deref(), "name").unwrap_or_default();
-        chat(ws, &name, shared).await
+        Box::pin(chat(&mut ws, &name, shared)).await
     } else {
-        echo(ws, shared).await
+        // By reference: a 900-byte stream moved into a callee's future would take space in both
+        // futures for the connection's whole life.
+        echo(&mut ws, shared).await
     };
     match result {
         Ok(Some(frame)) => info!(%peer, code = frame.code.0, reason = %frame.reason, "closed"),
@@ -256,14 +271,14 @@ fn going_away() -> CloseFrame {
 
 /// Echoes every text and binary message as it came. A burst of messages is answered with one
 /// write: each receive is followed by the messages already buffered.
-async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut ws: Ws<S>, shared: &Shared) -> Ending {
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, shared: &Shared) -> Ending {
     let mut shutdown = shared.shutdown.clone();
     let mut peer_close = None;
     loop {
         let message = tokio::select! {
             m = ws.recv() => m,
             _ = shutdown.changed() => {
-                ws.close(Some(going_away())).await?;
+                Box::pin(ws.close(Some(going_away()))).await?;
                 return Ok(peer_close);
             }
         };
@@ -282,7 +297,7 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(mut ws: Ws<S>, shared: &Shared)
 }
 
 /// One chat room for everybody: each text message is broadcast to all, with the sender's name.
-async fn chat<S: AsyncRead + AsyncWrite + Unpin>(mut ws: Ws<S>, name: &str, shared: &Shared) -> Ending {
+async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, shared: &Shared) -> Ending {
     let mut name: String = name.trim().chars().filter(|c| !c.is_control()).take(32).collect();
     if name.is_empty() {
         name = "anonymous".into();
