@@ -43,7 +43,7 @@ pub(crate) struct Args {
     pub(crate) threads: Option<usize>,
     /// Instead of a load test: open the connections, echo one message on each, then hold them
     /// idle for this many seconds (for measuring a server's memory per idle connection).
-    #[arg(long, value_name = "SECONDS", value_parser = crate::seconds)]
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = crate::seconds)]
     hold: crate::MaybeDuration,
 }
 

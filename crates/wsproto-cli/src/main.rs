@@ -91,6 +91,10 @@ mod tests {
     fn durations_reach_the_arguments() {
         let cli = Cli::try_parse_from(["wsproto", "connect", "ws://h/", "--ping-interval", "0"]).unwrap();
         assert!(matches!(cli.command, Command::Connect(_)));
+        // Every command runs with nothing but its URL or address: no option is secretly required.
+        for args in [&["wsproto", "serve"][..], &["wsproto", "connect", "ws://h/"], &["wsproto", "bench", "ws://h/"]] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
         let cli = Cli::try_parse_from(["wsproto", "bench", "ws://h/", "-d", "2.5", "-c", "3"]).unwrap();
         let Command::Bench(b) = cli.command else { panic!() };
         assert!(format!("{b:?}").contains("duration: Some(2.5s)"), "{b:?}");

@@ -273,11 +273,16 @@ fn going_away() -> CloseFrame {
 /// write: each receive is followed by the messages already buffered.
 async fn echo<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, shared: &Shared) -> Ending {
     let mut shutdown = shared.shutdown.clone();
+    // One shutdown future for the whole connection: a fresh one per message would register with
+    // the channel (behind a lock) every time.
+    let shutdown = shutdown.changed();
+    tokio::pin!(shutdown);
     let mut peer_close = None;
     loop {
         let message = tokio::select! {
+            biased;
             m = ws.recv() => m,
-            _ = shutdown.changed() => {
+            _ = &mut shutdown => {
                 Box::pin(ws.close(Some(going_away()))).await?;
                 return Ok(peer_close);
             }

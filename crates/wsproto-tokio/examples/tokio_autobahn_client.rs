@@ -17,9 +17,8 @@ fn config() -> Config {
 async fn echo(url: &str) -> Result<(), wsproto_tokio::Error> {
     let (mut ws, _) = connect_with(url, config()).await?;
     while let Some(message) = ws.recv().await {
-        match message? {
-            m @ (Message::Text(_) | Message::Binary(_)) => ws.feed(m).await?,
-            _ => {}
+        if let m @ (Message::Text(_) | Message::Binary(_)) = message? {
+            ws.feed(m).await?;
         }
         while let Some(m) = ws.next_buffered() {
             if let m @ (Message::Text(_) | Message::Binary(_)) = m? {

@@ -53,11 +53,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
     }
 
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        if self.0.is_write_vectored() || bufs.len() <= 1 {
+        if bufs.len() > 1 && self.0.is_write_vectored() {
             Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
         } else {
-            // Streams without vectored writes (TLS) take the first chunk; the driver loops.
-            Pin::new(&mut self.0).poll_write(cx, &bufs[0])
+            // One chunk (the usual case: small frames are coalesced) is a plain write; streams
+            // without vectored writes (TLS) take the first chunk, and the driver loops.
+            Pin::new(&mut self.0).poll_write(cx, bufs.first().map_or(&[][..], |b| &b[..]))
         }
     }
 

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Loopback echo throughput: wsproto serve against the peers' echo servers, in the same run.
+# The server is pinned to core 0 and `wsproto bench` to core 1; each case runs DURATION seconds
+# (default 4), REPEAT times (default 3), with the servers interleaved round by round so that the
+# machine's drift hits all of them alike. Prints a markdown table of median messages per second,
+# p99 latency, and ratios.
+#
+# Usage: scripts/e2e_bench.sh [DURATION] [REPEAT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
+secs=${1:-4}
+repeat=${2:-3}
+out=$root/target/e2e-bench
+mkdir -p "$out"
+
+cargo build --profile fast -p wsproto-cli --bin wsproto
+cargo build --profile fast -p wsproto-echo-servers --bins
+bin=$CARGO_TARGET_DIR/fast
+# exec, so that a backgrounded `pin ... &` has the server's own process id.
+pin() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+
+server_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true' EXIT
+
+start() {
+  local name=$1; shift
+  (pin 0 "$@") >"$out/$name.server.log" 2>&1 &
+  server_pid=$!
+  addr=""
+  for _ in $(seq 1 100); do
+    addr=$(grep -o -E '(listening on |serving on http://)[0-9.:]+' "$out/$name.server.log" | head -n 1 | grep -o -E '[0-9.]+:[0-9]+') || true
+    [ -n "$addr" ] && return 0
+    sleep 0.1
+  done
+  echo "e2e: $name did not start" >&2
+  exit 1
+}
+
+servers=(wsproto tokio-tungstenite fastwebsockets tokio-websockets)
+declare -A cmd=(
+  [wsproto]="$bin/wsproto -q serve 127.0.0.1:0 --ping-interval 0"
+  [tokio-tungstenite]="$bin/echo_tokio_tungstenite 127.0.0.1:0"
+  [fastwebsockets]="$bin/echo_fastwebsockets 127.0.0.1:0"
+  [tokio-websockets]="$bin/echo_tokio_websockets 127.0.0.1:0"
+)
+: >"$out/results.jsonl"
+for round in $(seq 1 "$repeat"); do
+  for server in "${servers[@]}"; do
+    # shellcheck disable=SC2086
+    start "$server" ${cmd[$server]}
+    for c in 1 16 64; do
+      for size in 20 1024 65536; do
+        json=$( (pin 1 "$bin/wsproto" -q bench "ws://$addr/echo" -c "$c" -s "$size" -d "$secs" --threads 1 --json) 2>/dev/null || echo '{}')
+        echo "{\"server\":\"$server\",\"c\":$c,\"size\":$size,\"round\":$round,\"result\":$json}" >>"$out/results.jsonl"
+      done
+    done
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    echo "e2e: round $round, $server done" >&2
+  done
+done
+
+python3 - "$out/results.jsonl" <<'PY'
+import json, statistics, sys
+from collections import defaultdict
+runs = defaultdict(list)
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    runs[(r["server"], r["c"], r["size"])].append(r["result"])
+def median(server, c, size, key=lambda d: d.get("messages_per_s", 0)):
+    vals = [key(d) for d in runs.get((server, c, size), []) if d]
+    return statistics.median(vals) if vals else 0
+servers = ["wsproto", "tokio-tungstenite", "fastwebsockets", "tokio-websockets"]
+print("| connections | size (B) | " + " | ".join(f"{s} msg/s" for s in servers) + " | vs fastwebsockets | vs tokio-tungstenite | wsproto p99 (ms) |")
+print("|---:|---:|" + "---:|" * (len(servers) + 3))
+for c in (1, 16, 64):
+    for size in (20, 1024, 65536):
+        rates = [median(s, c, size) for s in servers]
+        ours = rates[0]
+        ratio = lambda other: f"{ours / other:.2f}x" if other else "n/a"
+        p99 = median("wsproto", c, size, key=lambda d: d.get("latency_ms", {}).get("p99", 0))
+        print(f"| {c} | {size} | " + " | ".join(f"{r:,.0f}" for r in rates) + f" | {ratio(rates[2])} | {ratio(rates[1])} | {p99:.3f} |")
+PY
