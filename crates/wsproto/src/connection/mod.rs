@@ -411,6 +411,7 @@ impl Connection {
     ///
     /// Parsing happens here, so automatic pongs and close replies are queued here too: write out
     /// the output after draining the events.
+    #[inline]
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.pending_event.is_some() {
             return self.pending_event.take();
