@@ -3,7 +3,8 @@
 //! The connection owns framing, fragmentation, limits and UTF-8; an [`Extension`] only turns a
 //! message's payload into another one and back. permessage-deflate is built on this trait, and
 //! the connection does not know it exists. A custom extension can be installed with
-//! [`Connection::upgraded`](crate::Connection::upgraded).
+//! [`Connection::upgraded_server`](crate::Connection::upgraded_server) or
+//! [`Connection::upgraded_client`](crate::Connection::upgraded_client).
 
 use bytes::BytesMut;
 use core::fmt;

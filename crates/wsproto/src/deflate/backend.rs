@@ -128,6 +128,11 @@ pub(crate) trait Decompress: Send {
                 if step.consumed == 0 && step.written == 0 {
                     return Err(DecodeError::Invalid("deflate stream makes no progress"));
                 }
+            } else if input.is_empty() {
+                // All input is in and the output filled up: what is left is the little the
+                // decompressor holds back. A small step, not a doubling that zero-fills a large
+                // buffer to write a few bytes.
+                room = 4 << 10;
             } else {
                 room = (room * 2).min(4 << 20);
             }
