@@ -48,23 +48,27 @@ pub(crate) trait Compress: Send {
             // Room for incompressible input, the block headers and the flush marker at once,
             // so that one call usually finishes the flush.
             let room = input.len() + input.len() / 8 + 64;
-            let start = out.len();
-            out.resize(start + room, 0);
-            let step = self.step(input, &mut out[start..]);
-            let step = match step {
-                Ok(s) => s,
-                Err(e) => {
-                    out.truncate(start);
-                    return Err(e);
-                }
-            };
-            out.truncate(start + step.written);
+            out.reserve(room);
+            let step = self.step_append(input, out, room)?;
             input = &input[step.consumed..];
             // The flush is complete once all input is taken and the output did not fill up.
             if input.is_empty() && step.written < room {
                 return Ok(());
             }
         }
+    }
+
+    /// One call of the backend, appending at most `room` bytes to `out`, which has at least
+    /// that much spare capacity. On error `out` is unchanged.
+    ///
+    /// This default zero-fills the room first, because the backend writes to an initialised
+    /// slice; a backend that can write to uninitialised memory overrides it.
+    fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, &'static str> {
+        let start = out.len();
+        out.resize(start + room, 0);
+        let step = self.step(input, &mut out[start..]);
+        out.truncate(start + step.as_ref().map_or(0, |s| s.written));
+        step
     }
 
     /// One call of the backend with a sync flush.
@@ -81,8 +85,9 @@ pub(crate) trait Decompress: Send {
     fn decompress(&mut self, input: &[u8], out: &mut BytesMut, limit: usize) -> Result<bool, DecodeError> {
         let mut input = input;
         let mut budget = limit;
-        // Start near the likely size and double: a small message never holds a large buffer.
-        let mut room = (input.len() * 4).clamp(256, 64 << 10);
+        // Start near the likely size (JSON and text inflate about three-fold): a small message
+        // never holds a large buffer, and a large one usually fits in one step.
+        let mut room = (input.len() * 4).clamp(256, 1 << 20);
         loop {
             if budget == 0 {
                 // Out of budget: the message is too big if the stream has even one more byte.
@@ -104,17 +109,8 @@ pub(crate) trait Decompress: Send {
                 continue;
             }
             let room_now = room.min(budget);
-            let start = out.len();
-            reserve_bounded(out, room_now, start + budget);
-            out.resize(start + room_now, 0);
-            let step = match self.step(input, &mut out[start..]) {
-                Ok(s) => s,
-                Err(e) => {
-                    out.truncate(start);
-                    return Err(e);
-                }
-            };
-            out.truncate(start + step.written);
+            reserve_bounded(out, room_now, out.len() + budget);
+            let step = self.step_append(input, out, room_now)?;
             budget -= step.written;
             input = &input[step.consumed..];
             if step.end {
@@ -134,9 +130,25 @@ pub(crate) trait Decompress: Send {
                 // buffer to write a few bytes.
                 room = 4 << 10;
             } else {
-                room = (room * 2).min(4 << 20);
+                // Guess from what is left of the input, as at the start, but at most double: a
+                // bomb's few remaining bytes still grow the room geometrically.
+                let most = (room * 2).clamp(4 << 10, 4 << 20);
+                room = (input.len() * 4).clamp(4 << 10, most);
             }
         }
+    }
+
+    /// One call of the backend, appending at most `room` bytes to `out`, which has at least
+    /// that much spare capacity. On error `out` is unchanged.
+    ///
+    /// This default zero-fills the room first, because the backend writes to an initialised
+    /// slice; a backend that can write to uninitialised memory overrides it.
+    fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, DecodeError> {
+        let start = out.len();
+        out.resize(start + room, 0);
+        let step = self.step(input, &mut out[start..]);
+        out.truncate(start + step.as_ref().map_or(0, |s| s.written));
+        step
     }
 
     /// One call of the backend.
@@ -254,7 +266,27 @@ mod miniz {
 mod zlib {
     use super::Step;
     use crate::extension::DecodeError;
-    use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Inflate, InflateFlush, Status};
+    use bytes::BytesMut;
+    use core::mem::MaybeUninit;
+    use zlib_rs::{Deflate, DeflateConfig, DeflateError, DeflateFlush, Inflate, InflateError, InflateFlush, Status};
+
+    /// Appends at most `room` bytes to `out` by one call of `write`, which writes from the start
+    /// of the uninitialised slice it is given and reports how much it wrote. zlib-rs can write to
+    /// uninitialised memory, so unlike miniz_oxide it needs no zero-fill first: for a 64 KiB
+    /// message the zero-fill was most of the wrapper's cost over the raw calls.
+    fn append<E>(out: &mut BytesMut, room: usize, write: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<Step, E>) -> Result<Step, E> {
+        let step = write(&mut out.spare_capacity_mut()[..room])?;
+        assert!(step.written <= room, "zlib-rs reported more output than it had room for");
+        // SAFETY: `step.written` is at most `room`, which is within the spare capacity, and
+        // zlib-rs initialised exactly the first `step.written` bytes of that slice: it advances
+        // its output pointer over each byte it writes, and `total_out` (from which `written` is
+        // taken) counts that advance.
+        #[allow(unsafe_code)]
+        unsafe {
+            out.set_len(out.len() + step.written);
+        }
+        Ok(step)
+    }
 
     pub(super) struct Compressor(Deflate);
 
@@ -269,13 +301,10 @@ mod zlib {
             };
             Compressor(Deflate::new_with_config(config))
         }
-    }
 
-    impl super::Compress for Compressor {
-        fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, &'static str> {
-            let before_in = self.0.total_in();
-            let before_out = self.0.total_out();
-            match self.0.compress(input, output, DeflateFlush::SyncFlush) {
+        fn counted(&mut self, call: impl FnOnce(&mut Deflate) -> Result<Status, DeflateError>) -> Result<Step, &'static str> {
+            let (before_in, before_out) = (self.0.total_in(), self.0.total_out());
+            match call(&mut self.0) {
                 Ok(Status::Ok | Status::BufError | Status::StreamEnd) => Ok(Step {
                     consumed: (self.0.total_in() - before_in) as usize,
                     written: (self.0.total_out() - before_out) as usize,
@@ -283,6 +312,16 @@ mod zlib {
                 }),
                 Err(e) => Err(e.as_str()),
             }
+        }
+    }
+
+    impl super::Compress for Compressor {
+        fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, &'static str> {
+            self.counted(|d| d.compress(input, output, DeflateFlush::SyncFlush))
+        }
+
+        fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, &'static str> {
+            append(out, room, |spare| self.counted(|d| d.compress_uninit(input, spare, DeflateFlush::SyncFlush)))
         }
 
         fn reset(&mut self) {
@@ -298,13 +337,10 @@ mod zlib {
             let bits = window_bits.clamp(9, 15);
             Decompressor(Inflate::new(false, bits), bits)
         }
-    }
 
-    impl super::Decompress for Decompressor {
-        fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, DecodeError> {
-            let before_in = self.0.total_in();
-            let before_out = self.0.total_out();
-            let status = self.0.decompress(input, output, InflateFlush::NoFlush);
+        fn counted(&mut self, call: impl FnOnce(&mut Inflate) -> Result<Status, InflateError>) -> Result<Step, DecodeError> {
+            let (before_in, before_out) = (self.0.total_in(), self.0.total_out());
+            let status = call(&mut self.0);
             let consumed = (self.0.total_in() - before_in) as usize;
             let written = (self.0.total_out() - before_out) as usize;
             match status {
@@ -313,10 +349,96 @@ mod zlib {
                 Err(_) => Err(DecodeError::Invalid("corrupt deflate stream")),
             }
         }
+    }
+
+    impl super::Decompress for Decompressor {
+        fn step(&mut self, input: &[u8], output: &mut [u8]) -> Result<Step, DecodeError> {
+            self.counted(|i| i.decompress(input, output, InflateFlush::NoFlush))
+        }
+
+        fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, DecodeError> {
+            append(out, room, |spare| self.counted(|i| i.decompress_uninit(input, spare, InflateFlush::NoFlush)))
+        }
 
         fn reset(&mut self) {
             // A fresh state keeps the negotiated window size (`Inflate::reset` would not).
             self.0 = Inflate::new(false, self.1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn backends() -> Vec<Backend> {
+        #[allow(unused_mut)]
+        let mut all = alloc::vec![Backend::Miniz];
+        #[cfg(feature = "zlib-rs")]
+        all.push(Backend::ZlibRs);
+        all
+    }
+
+    /// Text that compresses about as well as JSON: words drawn from a small vocabulary by a
+    /// fixed linear congruential sequence.
+    fn wordy(len: usize) -> Vec<u8> {
+        const WORDS: [&[u8]; 8] = [b"\"price\":", b"\"size\":", b"1024.5,", b"{\"id\":", b"\"bid\"", b"},", b"true,", b"\"ask\":"];
+        let (mut out, mut x) = (Vec::with_capacity(len + 16), 12345u32);
+        while out.len() < len {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            out.extend_from_slice(WORDS[(x >> 16) as usize % WORDS.len()]);
+        }
+        out.truncate(len);
+        out
+    }
+
+    fn deflated(backend: Backend, data: &[u8]) -> BytesMut {
+        let mut out = BytesMut::new();
+        compressor(backend, 1, 15, 8).compress_sync(data, &mut out).unwrap();
+        assert!(out.ends_with(&[0x00, 0x00, 0xff, 0xff]), "a sync flush ends with the empty stored block");
+        out
+    }
+
+    #[test]
+    fn output_that_takes_many_steps_round_trips_within_its_limit() {
+        // 3 MiB inflates in several steps (the first room is at most 1 MiB), each appending to
+        // spare capacity: every byte must come out, in order, and the buffer must never grow
+        // past the limit.
+        let data = wordy(3 << 20);
+        for b in backends() {
+            let compressed = deflated(b, &data);
+            let mut out = BytesMut::new();
+            let ended = decompressor(b, 15).decompress(&compressed, &mut out, data.len()).unwrap();
+            assert!(!ended, "{b:?}: a sync flush does not end the stream");
+            assert!(out[..] == data[..], "{b:?}: inflated bytes differ");
+            assert!(out.capacity() <= data.len(), "{b:?}: capacity {} passed the limit {}", out.capacity(), data.len());
+        }
+    }
+
+    #[test]
+    fn one_byte_over_the_limit_is_too_big() {
+        let data = wordy(200_000);
+        for b in backends() {
+            let compressed = deflated(b, &data);
+            let mut out = BytesMut::new();
+            let r = decompressor(b, 15).decompress(&compressed, &mut out, data.len() - 1);
+            assert!(matches!(r, Err(DecodeError::TooBig)), "{b:?}: {r:?}");
+            assert!(out.capacity() < data.len(), "{b:?}: capacity {}", out.capacity());
+        }
+    }
+
+    #[test]
+    fn input_fed_in_small_pieces_inflates_the_same() {
+        let data = wordy(100_000);
+        for b in backends() {
+            let compressed = deflated(b, &data);
+            let (mut d, mut out) = (decompressor(b, 15), BytesMut::new());
+            for piece in compressed.chunks(7) {
+                let budget = data.len() - out.len();
+                d.decompress(piece, &mut out, budget).unwrap();
+            }
+            assert!(out[..] == data[..], "{b:?}: inflated bytes differ");
         }
     }
 }
