@@ -100,6 +100,11 @@ impl Closed {
 /// A WebSocket message, as the adapters send and receive it.
 ///
 /// The shape follows tungstenite's `Message`, so that code written for it reads the same.
+///
+/// A received payload is a `Bytes` that shares the buffer the connection read it into: no copy
+/// is made. While any message from a buffer is alive, the whole buffer stays allocated, and it can
+/// be much larger than the message (it held everything one read brought in). To keep many small
+/// messages for a long time, copy them out (`Bytes::copy_from_slice`) and drop the originals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Message {
