@@ -70,6 +70,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let mut config =
         Config::default().max_message_size(args.max_message_size).max_frame_size(args.max_message_size).ping_interval(args.ping_interval);
     config.allowed_origins = args.allow_origin.clone();
+    config.handshake_timeout = args.handshake_timeout;
     if args.deflate {
         config = config.with_deflate();
     }
@@ -311,6 +312,9 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
     let online = shared.online.fetch_add(1, Ordering::SeqCst) + 1;
     announce(shared, serde_json::json!({ "type": "join", "name": name, "online": online }));
     let mut shutdown = shared.shutdown.clone();
+    // One shutdown future for the whole connection, as in `echo`.
+    let shutdown = shutdown.changed();
+    tokio::pin!(shutdown);
     let mut peer_close = None;
     let result = loop {
         tokio::select! {
@@ -339,7 +343,7 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
                 Err(broadcast::error::RecvError::Lagged(missed)) => warn!(name, missed, "a slow chat client missed messages"),
                 Err(broadcast::error::RecvError::Closed) => break Ok(peer_close),
             },
-            _ = shutdown.changed() => break ws.close(Some(going_away())).await.map(|()| peer_close),
+            _ = &mut shutdown => break ws.close(Some(going_away())).await.map(|()| peer_close),
         }
     };
     let online = shared.online.fetch_sub(1, Ordering::SeqCst) - 1;
