@@ -79,9 +79,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     }
     let body = payload(args.size);
     let message = if args.text {
-        Message::Text(wsproto_tokio::Utf8Bytes::try_from(body.clone()).expect("the payload is ASCII"))
+        Message::Text(wsproto_tokio::Utf8Bytes::try_from(body).expect("the payload is ASCII"))
     } else {
-        Message::Binary(body.clone())
+        Message::Binary(body)
     };
 
     // Connect everything first, so that the measured window is all steady state.
@@ -162,8 +162,10 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if messages == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+type Ws = wsproto_tokio::WebSocketStream<wsproto_tokio::ClientStream>;
+
 async fn drive(
-    mut ws: wsproto_tokio::WebSocketStream<wsproto_tokio::ClientStream>,
+    mut ws: Ws,
     message: Message,
     deadline: Instant,
     interval: Option<Duration>,
@@ -173,7 +175,7 @@ async fn drive(
     let mut latencies = histogram();
     let (mut messages, mut errors, mut unpublished) = (0u64, 0u64, 0u64);
     let mut next_send = Instant::now() + offset.unwrap_or_default();
-    'run: while Instant::now() < deadline {
+    while Instant::now() < deadline {
         let sent_at = match interval {
             Some(iv) => {
                 tokio::time::sleep_until(next_send.into()).await;
@@ -183,19 +185,9 @@ async fn drive(
             }
             None => Instant::now(),
         };
-        if ws.send(message.clone()).await.is_err() {
+        if echo_once(&mut ws, message.clone()).await.is_err() {
             errors += 1;
             break;
-        }
-        loop {
-            match ws.recv().await {
-                Some(Ok(Message::Binary(_) | Message::Text(_))) => break,
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
-                    errors += 1;
-                    break 'run;
-                }
-            }
         }
         let _ = latencies.record((sent_at.elapsed().as_micros() as u64).max(1));
         messages += 1;
@@ -211,27 +203,24 @@ async fn drive(
     ConnResult { latencies, messages, errors }
 }
 
+/// Sends `message` and waits for the echo (the next text or binary message).
+async fn echo_once(ws: &mut Ws, message: Message) -> wsproto_tokio::Result<()> {
+    ws.send(message).await?;
+    loop {
+        match ws.recv().await {
+            Some(Ok(Message::Binary(_) | Message::Text(_))) => return Ok(()),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e),
+            None => return Err(wsproto_tokio::Error::AlreadyClosed),
+        }
+    }
+}
+
 /// Echoes one message on every connection, then keeps them all open and idle for `hold`.
-async fn hold_idle(
-    mut streams: Vec<wsproto_tokio::WebSocketStream<wsproto_tokio::ClientStream>>,
-    message: Message,
-    hold: Duration,
-    connect_errors: u64,
-) -> ExitCode {
+async fn hold_idle(mut streams: Vec<Ws>, message: Message, hold: Duration, connect_errors: u64) -> ExitCode {
     let mut errors = connect_errors;
     for ws in &mut streams {
-        let echoed = async {
-            ws.send(message.clone()).await?;
-            loop {
-                match ws.recv().await {
-                    Some(Ok(Message::Binary(_) | Message::Text(_))) => return Ok(()),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => return Err(e),
-                    None => return Err(wsproto_tokio::Error::AlreadyClosed),
-                }
-            }
-        };
-        if echoed.await.is_err() {
+        if echo_once(ws, message.clone()).await.is_err() {
             errors += 1;
         }
     }

@@ -125,7 +125,12 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
 }
 
 fn hex_encode(bytes: &Bytes) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes.iter() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
