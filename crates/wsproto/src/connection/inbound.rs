@@ -15,7 +15,7 @@ use crate::extension::DecodeError;
 use crate::frame::{HeaderError, MAX_CONTROL_PAYLOAD, OpCode, Status, decode_header};
 use crate::mask::apply_mask;
 use crate::utf8::{Utf8Bytes, Utf8Validator};
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// The frame and message being read.
 #[derive(Debug, Default)]
@@ -126,57 +126,43 @@ impl Connection {
     /// general path must judge) returns `None` and takes the general path.
     #[inline(always)]
     pub(super) fn whole_small_message(&mut self) -> Result<Option<Event>, ProtocolError> {
-        let buf = &self.input[..];
-        let (Some(&b0), Some(&b1)) = (buf.first(), buf.get(1)) else { return Ok(None) };
-        let kind = match b0 {
-            0x81 => MessageKind::Text,
-            0x82 => MessageKind::Binary,
+        // The first byte rules out most other cases before any parsing: FIN, no RSV bits, text
+        // or binary.
+        let kind = match self.input.first() {
+            Some(0x81) => MessageKind::Text,
+            Some(0x82) => MessageKind::Binary,
             _ => return Ok(None),
         };
-        let masked = b1 & 0x80 != 0;
-        if masked != (self.role == Role::Server) || self.state != State::Open || self.settings.stream_fragments {
+        if self.state != State::Open || !self.inbound.is_idle() || self.settings.stream_fragments {
             return Ok(None);
         }
-        let (len, len_bytes) = match b1 & 0x7F {
-            126 => match buf.get(2..4) {
-                Some(l) => (usize::from(u16::from_be_bytes([l[0], l[1]])), 2),
-                None => return Ok(None),
-            },
-            127 => return Ok(None),
-            n => (usize::from(n), 0),
-        };
-        let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
-        if buf.len() < header_len + len || len > self.settings.max_frame || len > self.settings.max_message {
+        // A bad header (a top-bit length) is left for the general path to report.
+        let Ok(Status::Complete((h, header_len))) = decode_header(&self.input) else { return Ok(None) };
+        if h.mask.is_some() != (self.role == Role::Server) || h.payload_len > 0xFFFF {
             return Ok(None);
         }
-        let key: Option<[u8; 4]> = if masked {
-            let k = &buf[2 + len_bytes..header_len];
-            Some([k[0], k[1], k[2], k[3]])
-        } else {
-            None
-        };
+        // At most 64 KiB, so it fits in usize.
+        let len = h.payload_len as usize;
+        if self.input.len() < header_len + len || len > self.settings.max_frame || len > self.settings.max_message {
+            return Ok(None);
+        }
         self.input.advance(header_len);
         let mut payload = self.input.split_to(len);
-        if payload.len() <= CACHE_BLOCK {
-            if let Some(key) = key {
+        if kind == MessageKind::Text && len > CACHE_BLOCK {
+            // Validate each block while it is still in cache from unmasking.
+            let mut utf8 = Utf8Validator::new();
+            unmask_and_check(&mut payload, h.mask, 0, Some(&mut utf8))?;
+            utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
+        } else {
+            if let Some(key) = h.mask {
                 apply_mask(&mut payload, key, 0);
             }
             if kind == MessageKind::Text {
                 crate::utf8::validate(&payload).map_err(|_| ProtocolError::InvalidUtf8)?;
             }
-        } else if kind == MessageKind::Text {
-            let mut utf8 = Utf8Validator::new();
-            unmask_and_check(&mut payload, key, 0, Some(&mut utf8))?;
-            utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
-        } else {
-            unmask_and_check(&mut payload, key, 0, None)?;
         }
         self.mark_activity();
-        let payload = payload.freeze();
-        Ok(Some(match kind {
-            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
-            MessageKind::Binary => Event::Binary(payload),
-        }))
+        Ok(Some(message_event(kind, payload.freeze())))
     }
 
     /// Decodes and checks the next header. Every rule that a header alone can break fails here.
@@ -254,7 +240,6 @@ impl Connection {
                 if self.inbound.message.is_some() {
                     return Err(ProtocolError::ExpectedContinuation);
                 }
-                let compressed = h.rsv != 0;
                 if !compressed && len > self.settings.max_message {
                     return Err(ProtocolError::MessageTooBig { limit: self.settings.max_message });
                 }
@@ -379,10 +364,7 @@ impl Connection {
             return Ok(Step::Event(Event::Fragment { kind, payload, first, last: frame.fin }));
         }
         let kind = self.end_message()?;
-        Ok(Step::Event(match kind {
-            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
-            MessageKind::Binary => Event::Binary(payload),
-        }))
+        Ok(Step::Event(message_event(kind, payload)))
     }
 
     fn read_into_message(&mut self, mut frame: InFrame) -> Result<Step, ProtocolError> {
@@ -438,10 +420,7 @@ impl Connection {
         }
         let payload = core::mem::take(&mut msg.buf).freeze();
         let kind = self.end_message()?;
-        Ok(Step::Event(match kind {
-            MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
-            MessageKind::Binary => Event::Binary(payload),
-        }))
+        Ok(Step::Event(message_event(kind, payload)))
     }
 
     fn skip(&mut self, mut frame: InFrame) -> Step {
@@ -505,6 +484,15 @@ fn unmask_and_check(
         at += block.len();
     }
     Ok(())
+}
+
+/// The event for a whole message whose text, if it is text, has been validated.
+#[inline(always)]
+fn message_event(kind: MessageKind, payload: Bytes) -> Event {
+    match kind {
+        MessageKind::Text => Event::Text(Utf8Bytes::from_validated(payload)),
+        MessageKind::Binary => Event::Binary(payload),
+    }
 }
 
 fn decode_error(e: DecodeError, limit: usize) -> ProtocolError {

@@ -416,13 +416,11 @@ impl Connection {
         if self.pending_event.is_some() {
             return self.pending_event.take();
         }
-        if self.state == State::Open && self.inbound.is_idle() {
-            // The common case first: a whole small message waiting in the buffer.
-            match self.whole_small_message() {
-                Ok(Some(ev)) => return Some(ev),
-                Ok(None) => {}
-                Err(e) => return Some(self.fail(e)),
-            }
+        // The common case first: a whole small message waiting in the buffer.
+        match self.whole_small_message() {
+            Ok(Some(ev)) => return Some(ev),
+            Ok(None) => {}
+            Err(e) => return Some(self.fail(e)),
         }
         self.poll_event_slow()
     }
@@ -581,27 +579,26 @@ impl Connection {
         fin: bool,
     ) -> Result<(), LocalError> {
         let mask = self.next_mask();
-        if transformed {
+        let raw = !transformed || {
             let ext = self.extension.as_mut().expect("a transformed message has an extension");
             self.scratch.clear();
             ext.encode(data, fin, &mut self.scratch).map_err(LocalError::Extension)?;
             let whole = fin && opcode != OpCode::Continuation;
-            if whole && self.scratch.len() >= data.len() && ext.discard_encode() {
-                // Incompressible: the message goes out as it is, smaller than its encoding.
-                match owned {
-                    Some(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask),
-                    None => self.output.push_frame(opcode, fin, 0, data, mask),
-                }
-                return Ok(());
+            // Incompressible: the message goes out as it is, smaller than its encoding.
+            let incompressible = whole && self.scratch.len() >= data.len() && ext.discard_encode();
+            if !incompressible {
+                self.output.push_frame(opcode, fin, rsv, &self.scratch, mask);
             }
-            self.output.push_frame(opcode, fin, rsv, &self.scratch, mask);
             if self.scratch.capacity() > 64 << 10 {
                 self.scratch = BytesMut::new();
             }
-        } else if let Some(bytes) = owned {
-            self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask);
-        } else {
-            self.output.push_frame(opcode, fin, 0, data, mask);
+            incompressible
+        };
+        if raw {
+            match owned {
+                Some(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask),
+                None => self.output.push_frame(opcode, fin, 0, data, mask),
+            }
         }
         Ok(())
     }

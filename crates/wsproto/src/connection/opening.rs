@@ -49,16 +49,6 @@ struct Offer {
     extensions: Vec<ExtensionOffer>,
 }
 
-impl Handshake {
-    fn limits(&self) -> HeadLimits {
-        HeadLimits {
-            total: self.config.max_handshake_size,
-            line: self.config.max_handshake_line,
-            headers: self.config.max_handshake_headers,
-        }
-    }
-}
-
 impl Connection {
     /// A client connection. The opening request is queued in the output at once.
     ///
@@ -142,7 +132,7 @@ impl Connection {
     /// Server: reads the request head.
     pub(super) fn poll_request(&mut self) -> Option<Event> {
         let hs = self.handshake.as_mut().expect("a connecting server has its handshake");
-        let limits = hs.limits();
+        let limits = HeadLimits::from_config(&hs.config);
         let end = match hs.head.scan(&self.input, &limits) {
             HeadStatus::Partial if self.eof => return self.handshake_failed(HandshakeError::UnexpectedEof),
             HeadStatus::Partial => return None,
@@ -175,7 +165,7 @@ impl Connection {
             return self.poll_rejection_body(false);
         }
         let hs = self.handshake.as_mut().expect("a connecting client has its handshake");
-        let limits = hs.limits();
+        let limits = HeadLimits::from_config(&hs.config);
         let end = match hs.head.scan(&self.input, &limits) {
             HeadStatus::Partial if self.eof => return self.handshake_failed(HandshakeError::UnexpectedEof),
             HeadStatus::Partial => return None,

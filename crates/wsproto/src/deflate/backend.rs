@@ -64,11 +64,7 @@ pub(crate) trait Compress: Send {
     /// This default zero-fills the room first, because the backend writes to an initialised
     /// slice; a backend that can write to uninitialised memory overrides it.
     fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, &'static str> {
-        let start = out.len();
-        out.resize(start + room, 0);
-        let step = self.step(input, &mut out[start..]);
-        out.truncate(start + step.as_ref().map_or(0, |s| s.written));
-        step
+        zero_filled(out, room, |o| self.step(input, o))
     }
 
     /// One call of the backend with a sync flush.
@@ -144,11 +140,7 @@ pub(crate) trait Decompress: Send {
     /// This default zero-fills the room first, because the backend writes to an initialised
     /// slice; a backend that can write to uninitialised memory overrides it.
     fn step_append(&mut self, input: &[u8], out: &mut BytesMut, room: usize) -> Result<Step, DecodeError> {
-        let start = out.len();
-        out.resize(start + room, 0);
-        let step = self.step(input, &mut out[start..]);
-        out.truncate(start + step.as_ref().map_or(0, |s| s.written));
-        step
+        zero_filled(out, room, |o| self.step(input, o))
     }
 
     /// One call of the backend.
@@ -156,6 +148,16 @@ pub(crate) trait Decompress: Send {
 
     /// Forgets the window and any stream end.
     fn reset(&mut self);
+}
+
+/// Appends at most `room` bytes to `out` by one call of `write`, which writes from the start of
+/// the zero-filled slice it is given.
+fn zero_filled<E>(out: &mut BytesMut, room: usize, write: impl FnOnce(&mut [u8]) -> Result<Step, E>) -> Result<Step, E> {
+    let start = out.len();
+    out.resize(start + room, 0);
+    let step = write(&mut out[start..]);
+    out.truncate(start + step.as_ref().map_or(0, |s| s.written));
+    step
 }
 
 /// Makes room for `room` more bytes in `out` without letting its capacity pass `max_capacity`.

@@ -274,9 +274,11 @@ impl Extension for DeflateExtension {
 
     fn discard_encode(&mut self) -> bool {
         // The compressor's window now holds a message the peer will never inflate: start afresh,
-        // so that no later message refers to it.
-        if let Some(c) = self.compressor.as_mut() {
-            c.reset();
+        // so that no later message refers to it. Without context takeover, `encode` already did.
+        if !self.local_no_context_takeover() {
+            if let Some(c) = self.compressor.as_mut() {
+                c.reset();
+            }
         }
         true
     }
