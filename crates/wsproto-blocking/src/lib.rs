@@ -30,6 +30,8 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 use wsproto::{Closed, Connection, Event, Instant};
+use wsproto_io::LINGER;
+use wsproto_io::message::{Converted, to_message};
 
 #[cfg(feature = "rustls")]
 pub use tls::MaybeTlsStream;
@@ -37,7 +39,7 @@ pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
 };
-pub use wsproto_io::{http, wsproto};
+pub use wsproto_io::{default_config, http, wsproto};
 
 /// A byte stream that a [`WebSocket`] can run on.
 pub trait Stream: Read + Write {
@@ -82,9 +84,6 @@ pub type ClientStream = MaybeTlsStream<TcpStream>;
 #[cfg(not(feature = "rustls"))]
 pub type ClientStream = TcpStream;
 
-/// How long to drain the socket after shutting down our side, waiting for the peer's end of file.
-const LINGER: Duration = Duration::from_secs(2);
-
 /// Reads up to this many bytes into a buffer on the stack; larger reads (the rest of a big
 /// frame) go straight into the connection's input buffer.
 const STACK_READ: usize = 16 << 10;
@@ -101,12 +100,6 @@ pub struct WebSocket<S> {
     eof: bool,
     /// The deadline the stream's read timeout was last set for.
     timeout_for: Option<Instant>,
-}
-
-/// The configuration [`connect`] and [`accept`] use: the core's secure defaults, with keepalive on
-/// (a ping every 20 s, answered within 20 s) and permessage-deflate offered/accepted.
-pub fn default_config() -> Config {
-    Config::default().with_keepalive().with_deflate()
 }
 
 /// Connects to a `ws://` or `wss://` URL (or an `http::Request`) with [`default_config`].
@@ -210,11 +203,7 @@ where
 
 /// Wraps a stream whose handshake another HTTP stack did, with the extension it negotiated.
 pub fn from_upgraded<S: Stream>(stream: S, role: Role, config: Config, extension: Option<Box<dyn wsproto::Extension>>) -> WebSocket<S> {
-    let conn = match role {
-        Role::Server => Connection::upgraded_server(config, extension, Instant::now()),
-        Role::Client => Connection::upgraded_client(config, extension, Box::new(wsproto::OsRandom::new()), Instant::now()),
-    };
-    WebSocket::new(stream, conn)
+    WebSocket::new(stream, wsproto_io::upgraded_connection(role, config, extension, Instant::now()))
 }
 
 impl<S: Stream> WebSocket<S> {
@@ -229,21 +218,11 @@ impl<S: Stream> WebSocket<S> {
     /// error that ended the connection.
     pub fn read(&mut self) -> Result<Message> {
         loop {
-            let event = self.next_event()?;
-            return Ok(match event {
-                Event::Text(t) => Message::Text(t),
-                Event::Binary(b) => Message::Binary(b),
-                Event::Ping(p) => Message::Ping(p),
-                Event::Pong(p) => Message::Pong(p),
-                Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
-                Event::CloseReceived(frame) if frame.code == CloseCode::NO_STATUS => Message::Close(None),
-                Event::CloseReceived(frame) => Message::Close(Some(frame)),
-                Event::Closed(closed) => {
-                    self.closing = Some(*closed);
-                    continue;
-                }
-                _ => continue,
-            });
+            match to_message(self.next_event()?) {
+                Converted::Message(m) => return Ok(m),
+                Converted::Closed(closed) => self.closing = Some(closed),
+                Converted::Nothing => {}
+            }
         }
     }
 

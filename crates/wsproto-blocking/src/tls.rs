@@ -1,11 +1,10 @@
 //! wss:// with rustls.
 
 use crate::Stream;
-use rustls::pki_types::ServerName;
 use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
-use wsproto_io::Error;
+use wsproto_io::{Error, tls};
 
 /// A stream that is plain or TLS, as `connect` returns it.
 #[derive(Debug)]
@@ -20,22 +19,10 @@ pub enum MaybeTlsStream<S: Read + Write> {
 impl<S: Read + Write> MaybeTlsStream<S> {
     /// Starts TLS to `host` over `stream`, with `config` or (`None`) the webpki roots.
     pub fn rustls(host: &str, stream: S, config: Option<Arc<rustls::ClientConfig>>) -> Result<MaybeTlsStream<S>, Error> {
-        let config = config.unwrap_or_else(default_config);
-        let name = ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls(format!("server name {host:?}: {e}")))?;
-        let conn = rustls::ClientConnection::new(config, name).map_err(|e| Error::Tls(e.to_string()))?;
+        let config = config.unwrap_or_else(|| tls::client_config(tls::webpki_roots()));
+        let conn = rustls::ClientConnection::new(config, tls::server_name(host)?).map_err(|e| Error::Tls(e.to_string()))?;
         Ok(MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(conn, stream))))
     }
-}
-
-fn default_config() -> Arc<rustls::ClientConfig> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
 }
 
 impl<S: Read + Write> Read for MaybeTlsStream<S> {
@@ -67,18 +54,14 @@ impl<S: Stream> Stream for MaybeTlsStream<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => s.set_read_timeout(timeout),
-            MaybeTlsStream::Rustls(s) => s.sock.set_read_timeout(timeout),
+            MaybeTlsStream::Rustls(s) => s.set_read_timeout(timeout),
         }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             MaybeTlsStream::Plain(s) => s.shutdown_write(),
-            MaybeTlsStream::Rustls(s) => {
-                s.conn.send_close_notify();
-                s.flush()?;
-                s.sock.shutdown_write()
-            }
+            MaybeTlsStream::Rustls(s) => s.shutdown_write(),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! whole job is the run loop from the core's documentation, written as poll functions.
 
 use crate::error::{Error, Result};
+use crate::message::{Converted, to_message};
 use crate::transport::{Runtime, Timer, Transport};
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
@@ -17,7 +18,7 @@ const MAX_IOVECS: usize = 16;
 /// How long to keep draining the socket after shutting down our side, waiting for the peer's
 /// end of file. Closing a socket that still has unread input makes the kernel send a reset,
 /// which throws away output not yet sent: the last echo and the close frame.
-pub(crate) const LINGER: Duration = Duration::from_secs(2);
+pub const LINGER: Duration = Duration::from_secs(2);
 
 /// Where the end of a connection has got to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,16 +89,23 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             self.conn.handle_timeout(now);
             return true;
         }
-        let timer = self.timer.get_or_insert_with(|| R::timer(deadline));
-        if self.timer_at != Some(deadline) {
-            timer.reset(deadline);
-            self.timer_at = Some(deadline);
-        }
-        if timer.poll_fired(cx).is_ready() {
+        if self.arm(deadline).poll_fired(cx).is_ready() {
             self.conn.handle_timeout(R::now());
             return true;
         }
         false
+    }
+
+    /// The timer, set to fire at `deadline`: created on first use, re-armed only when the
+    /// deadline moves.
+    fn arm(&mut self, deadline: Instant) -> &mut R::Timer {
+        match &mut self.timer {
+            Some(timer) if self.timer_at != Some(deadline) => timer.reset(deadline),
+            Some(_) => {}
+            None => self.timer = Some(R::timer(deadline)),
+        }
+        self.timer_at = Some(deadline);
+        self.timer.as_mut().expect("armed above")
     }
 
     /// The next event from the core, driving the transport and timers until there is one.
@@ -205,12 +213,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
                     Poll::Ready(Ok(0) | Err(_)) => self.finish = Finish::Done,
                     Poll::Ready(Ok(_)) => {}
                     Poll::Pending => {
-                        let timer = self.timer.get_or_insert_with(|| R::timer(deadline));
-                        if self.timer_at != Some(deadline) {
-                            timer.reset(deadline);
-                            self.timer_at = Some(deadline);
-                        }
-                        ready!(timer.poll_fired(cx));
+                        ready!(self.arm(deadline).poll_fired(cx));
                         self.finish = Finish::Done;
                     }
                 },
@@ -219,6 +222,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         }
         self.finished = true;
         self.timer = None;
+        self.timer_at = None;
         let closed = self.closing.take();
         Poll::Ready(match closed.and_then(|c| c.error) {
             Some(e) => Err(e.into()),
@@ -272,27 +276,4 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         }
         self.poll_flush(cx)
     }
-}
-
-/// What an event means for a stream of messages.
-enum Converted {
-    Message(Message),
-    /// The end of the connection.
-    Closed(Closed),
-    /// Nothing for the stream (handshake events).
-    Nothing,
-}
-
-fn to_message(event: Event) -> Converted {
-    Converted::Message(match event {
-        Event::Text(t) => Message::Text(t),
-        Event::Binary(b) => Message::Binary(b),
-        Event::Ping(p) => Message::Ping(p),
-        Event::Pong(p) => Message::Pong(p),
-        Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
-        Event::CloseReceived(frame) if frame.code == wsproto::CloseCode::NO_STATUS => Message::Close(None),
-        Event::CloseReceived(frame) => Message::Close(Some(frame)),
-        Event::Closed(closed) => return Converted::Closed(*closed),
-        _ => return Converted::Nothing,
-    })
 }

@@ -13,13 +13,19 @@
 mod driver;
 mod error;
 pub mod handshake;
+pub mod message;
 mod request;
+mod setup;
 mod split;
 mod stream;
+#[cfg(feature = "rustls")]
+pub mod tls;
 mod transport;
 
+pub use driver::LINGER;
 pub use error::{Error, Result};
 pub use request::IntoClientRequest;
+pub use setup::{default_config, upgraded_connection};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::WebSocketStream;
 pub use transport::{Runtime, Timer, Transport};

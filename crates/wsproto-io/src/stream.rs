@@ -74,9 +74,8 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
 
     /// Sends a message and flushes it.
     pub async fn send(&mut self, message: Message) -> Result<()> {
-        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
-        self.driver.start_send(message)?;
-        poll_fn(|cx| self.driver.poll_flush(cx)).await
+        self.feed(message).await?;
+        self.flush().await
     }
 
     /// Closes the connection: sends a close frame (1000 if `frame` is `None`), waits for the

@@ -37,9 +37,6 @@ pub trait Transport: Unpin {
 
     /// The wrapped stream, mutably.
     fn get_mut(&mut self) -> &mut Self::Inner;
-
-    /// Gives the wrapped stream back.
-    fn into_inner(self) -> Self::Inner;
 }
 
 /// A runtime's clock and timers.

@@ -74,10 +74,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
     fn get_mut(&mut self) -> &mut S {
         &mut self.0
     }
-
-    fn into_inner(self) -> S {
-        self.0
-    }
 }
 
 /// async-io's clock and timers (smol's reactor).

@@ -41,7 +41,7 @@ pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
 };
-pub use wsproto_io::{http, wsproto};
+pub use wsproto_io::{default_config, http, wsproto};
 
 /// A WebSocket over a futures-io stream.
 pub type WebSocketStream<S> = wsproto_io::WebSocketStream<SmolIo<S>, Smol>;
@@ -56,12 +56,6 @@ pub type ClientStream = MaybeTlsStream<TcpStream>;
 /// The stream type that [`connect`] returns.
 #[cfg(not(feature = "rustls"))]
 pub type ClientStream = TcpStream;
-
-/// The configuration [`connect`] and [`accept`] use: the core's secure defaults, with keepalive on
-/// (a ping every 20 s, answered within 20 s) and permessage-deflate offered/accepted.
-pub fn default_config() -> Config {
-    Config::default().with_keepalive().with_deflate()
-}
 
 /// Connects to a `ws://` or `wss://` URL (or an `http::Request`) with [`default_config`].
 pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
@@ -163,10 +157,6 @@ pub fn from_upgraded<S>(stream: S, role: Role, config: Config, extension: Option
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let now = <Smol as wsproto_io::Runtime>::now();
-    let conn = match role {
-        Role::Server => wsproto::Connection::upgraded_server(config, extension, now),
-        Role::Client => wsproto::Connection::upgraded_client(config, extension, Box::new(wsproto::OsRandom::new()), now),
-    };
+    let conn = wsproto_io::upgraded_connection(role, config, extension, <Smol as wsproto_io::Runtime>::now());
     wsproto_io::WebSocketStream::from_parts(SmolIo::new(stream), conn)
 }

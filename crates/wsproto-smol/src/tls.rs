@@ -6,7 +6,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use wsproto_io::Error;
+use wsproto_io::{Error, tls};
 
 /// A client's TLS settings: which roots to trust, client certificates, ALPN.
 #[derive(Clone)]
@@ -21,19 +21,12 @@ impl std::fmt::Debug for TlsConnector {
 impl TlsConnector {
     /// Trusts the Mozilla roots bundled by `webpki-roots`.
     pub fn webpki_roots() -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        TlsConnector::from_roots(roots)
+        TlsConnector::from_roots(tls::webpki_roots())
     }
 
     /// Trusts exactly `roots`.
     pub fn from_roots(roots: rustls::RootCertStore) -> TlsConnector {
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        TlsConnector::from_config(Arc::new(config))
+        TlsConnector::from_config(tls::client_config(roots))
     }
 
     /// Uses a rustls client configuration as it is.
@@ -45,9 +38,7 @@ impl TlsConnector {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let name =
-            rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls(format!("server name {host:?}: {e}")))?;
-        Ok(self.0.connect(name, stream).await?)
+        Ok(self.0.connect(tls::server_name(host)?, stream).await?)
     }
 }
 

@@ -77,10 +77,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
     fn get_mut(&mut self) -> &mut S {
         &mut self.0
     }
-
-    fn into_inner(self) -> S {
-        self.0
-    }
 }
 
 /// tokio's clock and timers. The clock is tokio's, so paused test time works.
