@@ -25,7 +25,7 @@ mod transport;
 pub use driver::LINGER;
 pub use error::{Error, Result};
 pub use request::IntoClientRequest;
-pub use setup::{default_config, upgraded_connection};
+pub use setup::{default_config, upgraded_connection, within_handshake_timeout};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};
 pub use stream::WebSocketStream;
 pub use transport::{Runtime, Timer, Transport};

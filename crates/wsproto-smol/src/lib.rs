@@ -98,17 +98,7 @@ pub async fn connect_with_tls(
 }
 
 async fn connect_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
-    let connect = TcpStream::connect((request.host(), request.port()));
-    let tcp = match timeout {
-        Some(t) => {
-            let deadline = async {
-                async_io::Timer::after(t).await;
-                Err(Error::Handshake(wsproto::HandshakeError::Timeout))
-            };
-            futures_lite::future::or(async { Ok(connect.await?) }, deadline).await?
-        }
-        None => connect.await?,
-    };
+    let tcp = wsproto_io::within_handshake_timeout::<Smol, _>(timeout, TcpStream::connect((request.host(), request.port()))).await?;
     // Frames are written whole, so Nagle's algorithm only adds latency.
     tcp.set_nodelay(true)?;
     Ok(tcp)

@@ -152,6 +152,25 @@ async fn a_handshake_that_trickles_in_times_out() {
     assert_eq!(started.elapsed().as_secs(), 10);
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_opening_step_that_hangs_times_out_and_one_that_finishes_does_not() {
+    // `connect` wraps its TCP connect in this; a connect that hangs cannot be made on loopback.
+    let started = tokio::time::Instant::now();
+    let hang = std::future::pending::<std::io::Result<()>>();
+    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(Some(Duration::from_secs(7)), hang).await.unwrap_err();
+    assert!(matches!(err, Error::Handshake(wsproto::HandshakeError::Timeout)), "{err}");
+    assert_eq!(started.elapsed().as_secs(), 7);
+
+    let quick = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        Ok(42)
+    };
+    assert_eq!(wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(Some(Duration::from_secs(7)), quick).await.unwrap(), 42);
+    let failing = async { Err::<(), _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)) };
+    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(None, failing).await.unwrap_err();
+    assert!(matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused), "{err}");
+}
+
 /// A server over an in-memory pipe, and the raw client end after the handshake.
 async fn duplex_pair(config: Config) -> (wsproto_tokio::WebSocketStream<DuplexStream>, DuplexStream) {
     let (server, mut client) = tokio::io::duplex(64 << 10);

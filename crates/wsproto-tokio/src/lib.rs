@@ -104,11 +104,7 @@ pub async fn connect_with_tls(
 }
 
 async fn connect_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
-    let connect = TcpStream::connect((request.host(), request.port()));
-    let tcp = match timeout {
-        Some(t) => tokio::time::timeout(t, connect).await.map_err(|_| Error::Handshake(wsproto::HandshakeError::Timeout))??,
-        None => connect.await?,
-    };
+    let tcp = wsproto_io::within_handshake_timeout::<Tokio, _>(timeout, TcpStream::connect((request.host(), request.port()))).await?;
     // Frames are written whole, so Nagle's algorithm only adds latency.
     tcp.set_nodelay(true)?;
     Ok(tcp)
