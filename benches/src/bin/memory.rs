@@ -126,14 +126,7 @@ fn main() {
     println!("| new | {retained} | {peak} |");
     let mut frame = Vec::new();
     masked_text_frame(msg, &mut frame);
-    let (_, retained, peak) = measure(|| {
-        conn.receive(&frame);
-        let Some(Event::Text(t)) = conn.poll_event() else { panic!("a text message") };
-        conn.send_text(&t).expect("send");
-        drop(t);
-        let n = conn.output_len();
-        conn.advance_output(n);
-    });
+    let (_, retained, peak) = measure(|| echo_one(&mut conn, &frame));
     println!("| after echoing one 1 KiB message (the message dropped) | {retained} | {peak} |");
     drop(conn);
 
@@ -150,14 +143,17 @@ fn main() {
         let mut frame = Vec::new();
         masked_frame(0x1, 0x40, &payload, [1, 2, 3, 4], &mut frame);
         let (mut conn, _, _) = measure(|| Connection::upgraded_server(Config::default(), Some(Box::new(ext)), Instant::ZERO));
-        let (_, retained, peak) = measure(|| {
-            conn.receive(&frame);
-            let Some(Event::Text(t)) = conn.poll_event() else { panic!("a text message") };
-            conn.send_text(&t).expect("send");
-            drop(t);
-            let n = conn.output_len();
-            conn.advance_output(n);
-        });
+        let (_, retained, peak) = measure(|| echo_one(&mut conn, &frame));
         println!("| {} after echoing one 1 KiB message | {retained} | {peak} |", name(backend));
     }
+}
+
+/// Receives one text message, echoes it, writes the output out and drops the message.
+fn echo_one(conn: &mut Connection, frame: &[u8]) {
+    conn.receive(frame);
+    let Some(Event::Text(t)) = conn.poll_event() else { panic!("a text message") };
+    conn.send_text(&t).expect("send");
+    drop(t);
+    let n = conn.output_len();
+    conn.advance_output(n);
 }

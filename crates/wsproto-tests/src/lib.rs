@@ -3,8 +3,10 @@
 //! Every server listens on 127.0.0.1 with an ephemeral port, runs on its own thread, and stops
 //! when the test process ends.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use wsproto::{Bytes, CloseCode, CloseFrame, Config, Message, MessageKind};
+use wsproto_io::{Runtime, Transport, WebSocketStream};
 
 /// The messages every client sends, in order: the echo of each must come back intact.
 pub fn script() -> Vec<Message> {
@@ -44,8 +46,13 @@ fn bind() -> std::net::TcpListener {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1")
 }
 
-/// An echo server on the tokio adapter.
-pub fn tokio_echo_server(config: Config) -> SocketAddr {
+/// A tokio server on its own thread (a current-thread runtime): `handle` runs as a task for
+/// every accepted connection.
+pub fn tokio_server<F, Fut>(handle: F) -> SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let listener = bind();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -55,21 +62,32 @@ pub fn tokio_echo_server(config: Config) -> SocketAddr {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
                 let (tcp, _) = listener.accept().await.unwrap();
-                let config = config.clone();
-                tokio::spawn(async move {
-                    let Ok(mut ws) = wsproto_tokio::accept_with(tcp, config, |_| Ok(wsproto::handshake::Accept::new())).await else {
-                        return;
-                    };
-                    while let Some(Ok(m)) = ws.recv().await {
-                        if m.is_data() && ws.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+                tokio::spawn(handle(tcp));
             }
         });
     });
     addr
+}
+
+/// Echoes every data message until the connection ends, on either async adapter.
+pub async fn echo<S: Transport, R: Runtime>(mut ws: WebSocketStream<S, R>) {
+    while let Some(Ok(m)) = ws.recv().await {
+        if m.is_data() && ws.send(m).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// An echo server on the tokio adapter.
+pub fn tokio_echo_server(config: Config) -> SocketAddr {
+    tokio_server(move |tcp| {
+        let config = config.clone();
+        async move {
+            if let Ok(ws) = wsproto_tokio::accept_with(tcp, config, |_| Ok(wsproto::handshake::Accept::new())).await {
+                echo(ws).await;
+            }
+        }
+    })
 }
 
 /// An echo server on the smol adapter.
@@ -83,13 +101,8 @@ pub fn smol_echo_server(config: Config) -> SocketAddr {
                 let (tcp, _) = listener.accept().await.unwrap();
                 let config = config.clone();
                 smol::spawn(async move {
-                    let Ok(mut ws) = wsproto_smol::accept_with(tcp, config, |_| Ok(wsproto::handshake::Accept::new())).await else {
-                        return;
-                    };
-                    while let Some(Ok(m)) = ws.recv().await {
-                        if m.is_data() && ws.send(m).await.is_err() {
-                            return;
-                        }
+                    if let Ok(ws) = wsproto_smol::accept_with(tcp, config, |_| Ok(wsproto::handshake::Accept::new())).await {
+                        echo(ws).await;
                     }
                 })
                 .detach();
@@ -161,14 +174,19 @@ impl Transcript {
     }
 }
 
-/// The script on the tokio client.
-pub async fn tokio_client(url: &str, config: Config) -> Transcript {
-    let (mut ws, _) = wsproto_tokio::connect_with(url, config).await.expect("tokio connect");
-    let mut t = Transcript::default();
+/// Sends each message of [`script`] and records its echo, on either async adapter.
+pub async fn send_script<S: Transport, R: Runtime>(ws: &mut WebSocketStream<S, R>, t: &mut Transcript) {
     for m in script() {
         ws.send(m).await.unwrap();
         t.record(ws.recv().await.unwrap().unwrap());
     }
+}
+
+/// The whole script on a connected async client: the messages, a fragmented message, a ping,
+/// and a close that the peer echoes; the stream must end after it.
+pub async fn run_script<S: Transport, R: Runtime>(mut ws: WebSocketStream<S, R>) -> Transcript {
+    let mut t = Transcript::default();
+    send_script(&mut ws, &mut t).await;
     for f in fragments().0 {
         ws.send(f).await.unwrap();
     }
@@ -185,28 +203,14 @@ pub async fn tokio_client(url: &str, config: Config) -> Transcript {
     t
 }
 
+/// The script on the tokio client.
+pub async fn tokio_client(url: &str, config: Config) -> Transcript {
+    run_script(wsproto_tokio::connect_with(url, config).await.expect("tokio connect").0).await
+}
+
 /// The script on the smol client.
 pub async fn smol_client(url: &str, config: Config) -> Transcript {
-    let (mut ws, _) = wsproto_smol::connect_with(url, config).await.expect("smol connect");
-    let mut t = Transcript::default();
-    for m in script() {
-        ws.send(m).await.unwrap();
-        t.record(ws.recv().await.unwrap().unwrap());
-    }
-    for f in fragments().0 {
-        ws.send(f).await.unwrap();
-    }
-    t.record(ws.recv().await.unwrap().unwrap());
-    ws.send(Message::Ping(Bytes::from_static(b"ping!"))).await.unwrap();
-    t.record(ws.recv().await.unwrap().unwrap());
-    ws.send(Message::Close(Some(goodbye()))).await.unwrap();
-    while let Some(m) = ws.recv().await {
-        if t.record(m.expect("a clean close")) {
-            break;
-        }
-    }
-    assert!(ws.recv().await.is_none(), "the stream ends after the close");
-    t
+    run_script(wsproto_smol::connect_with(url, config).await.expect("smol connect").0).await
 }
 
 /// The script on the blocking client.

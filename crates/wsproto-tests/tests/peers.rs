@@ -7,28 +7,15 @@ use wsproto_tests::*;
 
 /// A tokio-tungstenite echo server (it does not do permessage-deflate).
 fn tungstenite_echo_server() -> std::net::SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (tcp, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
-                    // Keep polling after a close: tungstenite queues its close reply there.
-                    while let Some(Ok(m)) = ws.next().await {
-                        if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+    tokio_server(|tcp| async move {
+        let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else { return };
+        // Keep polling after a close: tungstenite queues its close reply there.
+        while let Some(Ok(m)) = ws.next().await {
+            if (m.is_text() || m.is_binary()) && ws.send(m).await.is_err() {
+                return;
             }
-        });
-    });
-    addr
+        }
+    })
 }
 
 #[test]

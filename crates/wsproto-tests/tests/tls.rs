@@ -35,32 +35,16 @@ fn tls_echo_server(cert: &Cert) -> std::net::SocketAddr {
         .with_single_cert(vec![cert.der.clone()], key)
         .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        rt.block_on(async move {
-            listener.set_nonblocking(true).unwrap();
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
-                let (tcp, _) = listener.accept().await.unwrap();
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    let Ok(tls) = acceptor.accept(tcp).await else { return };
-                    let config = wsproto::Config::default().with_deflate();
-                    let Ok(mut ws) = wsproto_tokio::accept_with(tls, config, |_| Ok(wsproto::handshake::Accept::new())).await else {
-                        return;
-                    };
-                    while let Some(Ok(m)) = ws.recv().await {
-                        if m.is_data() && ws.send(m).await.is_err() {
-                            return;
-                        }
-                    }
-                });
+    tokio_server(move |tcp| {
+        let acceptor = acceptor.clone();
+        async move {
+            let Ok(tls) = acceptor.accept(tcp).await else { return };
+            let config = wsproto::Config::default().with_deflate();
+            if let Ok(ws) = wsproto_tokio::accept_with(tls, config, |_| Ok(wsproto::handshake::Accept::new())).await {
+                echo(ws).await;
             }
-        });
-    });
-    addr
+        }
+    })
 }
 
 #[test]
@@ -77,10 +61,7 @@ fn every_client_speaks_wss_to_a_tls_server() {
         assert_eq!(resp.status(), 101);
         assert!(matches!(ws.get_ref(), wsproto_tokio::MaybeTlsStream::Rustls(_)));
         let mut t = Transcript::default();
-        for m in script() {
-            ws.send(m).await.unwrap();
-            t.record(ws.recv().await.unwrap().unwrap());
-        }
+        send_script(&mut ws, &mut t).await;
         assert_eq!(t.echoes, script());
         ws.close(None).await.unwrap();
     });
@@ -89,10 +70,7 @@ fn every_client_speaks_wss_to_a_tls_server() {
         let tls = wsproto_smol::TlsConnector::from_roots(roots(&cert));
         let (mut ws, _) = wsproto_smol::connect_with_tls(url.as_str(), config.clone(), Some(tls)).await.unwrap();
         let mut t = Transcript::default();
-        for m in script() {
-            ws.send(m).await.unwrap();
-            t.record(ws.recv().await.unwrap().unwrap());
-        }
+        send_script(&mut ws, &mut t).await;
         assert_eq!(t.echoes, script());
         ws.close(None).await.unwrap();
     });
