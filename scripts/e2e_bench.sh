@@ -15,28 +15,7 @@ repeat=${2:-3}
 out=$root/target/e2e-bench
 mkdir -p "$out"
 
-cargo build --profile fast -p wsproto-cli --bin wsproto
-cargo build --profile fast -p wsproto-echo-servers --bins
-bin=$CARGO_TARGET_DIR/fast
-# exec, so that a backgrounded `pin ... &` has the server's own process id.
-pin() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
-
-server_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true' EXIT
-
-start() {
-  local name=$1; shift
-  (pin 0 "$@") >"$out/$name.server.log" 2>&1 &
-  server_pid=$!
-  addr=""
-  for _ in $(seq 1 100); do
-    addr=$(grep -o -E '(listening on |serving on http://)[0-9.:]+' "$out/$name.server.log" | head -n 1 | grep -o -E '[0-9.]+:[0-9]+') || true
-    [ -n "$addr" ] && return 0
-    sleep 0.1
-  done
-  echo "e2e: $name did not start" >&2
-  exit 1
-}
+source "$root/scripts/lib/servers.sh"
 
 servers=(wsproto tokio-tungstenite fastwebsockets tokio-websockets)
 declare -A cmd=(
@@ -49,16 +28,14 @@ declare -A cmd=(
 for round in $(seq 1 "$repeat"); do
   for server in "${servers[@]}"; do
     # shellcheck disable=SC2086
-    start "$server" ${cmd[$server]}
+    start_server e2e "$server" ${cmd[$server]}
     for c in 1 16 64; do
       for size in 20 1024 65536; do
         json=$( (pin 1 "$bin/wsproto" -q bench "ws://$addr/echo" -c "$c" -s "$size" -d "$secs" --threads 1 --json) 2>/dev/null || echo '{}')
         echo "{\"server\":\"$server\",\"c\":$c,\"size\":$size,\"round\":$round,\"result\":$json}" >>"$out/results.jsonl"
       done
     done
-    kill "$server_pid"
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
+    stop_server
     echo "e2e: round $round, $server done" >&2
   done
 done

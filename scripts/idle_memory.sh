@@ -12,27 +12,12 @@ n=${1:-10000}
 out=$root/target/idle-memory
 mkdir -p "$out"
 
-cargo build --profile fast -p wsproto-cli --bin wsproto
-cargo build --profile fast -p wsproto-echo-servers --bins
-bin=$CARGO_TARGET_DIR/fast
-# exec, so that a backgrounded `pin ... &` has the server's own process id.
-pin() { if command -v taskset >/dev/null; then exec taskset -c "$1" "${@:2}"; else exec "${@:2}"; fi; }
+source "$root/scripts/lib/servers.sh"
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-
-server_pid=""
-trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true' EXIT
 
 measure() {
   local name=$1; shift
-  (pin 0 "$@") >"$out/$name.server.log" 2>&1 &
-  server_pid=$!
-  local addr=""
-  for _ in $(seq 1 100); do
-    addr=$(grep -o -E '(listening on |serving on http://)[0-9.:]+' "$out/$name.server.log" | head -n 1 | grep -o -E '[0-9.]+:[0-9]+') || true
-    [ -n "$addr" ] && break
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { echo "idle: $name did not start" >&2; exit 1; }
+  start_server idle "$name" "$@"
   sleep 0.5
   local before
   before=$(rss "$server_pid")
@@ -48,9 +33,7 @@ measure() {
   local during
   during=$(rss "$server_pid")
   wait "$client" || true
-  kill "$server_pid"
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
+  stop_server
   awk -v name="$name" -v n="$n" -v b="$before" -v d="$during" \
     'BEGIN { printf "| %s | %d | %d | %.2f |\n", name, b, d, (d - b) / n }'
 }
