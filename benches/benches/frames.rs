@@ -150,9 +150,9 @@ const MAX_DIRECT_READ: usize = 1 << 20;
 fn adapter_read_len(conn: &mut Connection) -> usize {
     let want = conn.read_hint();
     if want > STACK_READ {
-        let buf = conn.input_buffer();
+        let mut buf = conn.input_buffer();
         buf.reserve(want.min(MAX_DIRECT_READ));
-        (buf.capacity() - buf.len()).min(READ)
+        buf.spare_capacity().min(READ)
     } else {
         STACK_READ
     }

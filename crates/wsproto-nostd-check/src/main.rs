@@ -75,10 +75,7 @@ fn drain(conn: &mut Connection) -> Vec<u8> {
 
 fn run() -> bool {
     let config = Config::default().with_deflate();
-    let request = match ClientRequest::from_url("ws://localhost/nostd") {
-        Ok(r) => r,
-        Err(_) => return false,
-    };
+    let request = ClientRequest::new("localhost", 80, "/nostd", false);
     let Ok(mut client) = Connection::client(&request, config.clone(), Box::new(SeededRandom::new(9)), Instant::ZERO) else {
         return false;
     };

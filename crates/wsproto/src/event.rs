@@ -3,7 +3,7 @@
 use crate::close::{CloseCode, CloseFrame};
 use crate::error::ConnectionError;
 use crate::handshake::{Request, Response};
-use crate::utf8::Utf8Bytes;
+use crate::utf8::{InvalidUtf8, Utf8Bytes};
 use alloc::boxed::Box;
 use bytes::Bytes;
 
@@ -135,14 +135,44 @@ pub enum Message {
 }
 
 impl Message {
-    /// A text message.
+    /// A text message. Takes a `String`, a `&str` (copied) or a [`Utf8Bytes`].
     pub fn text(text: impl Into<Utf8Bytes>) -> Message {
         Message::Text(text.into())
     }
 
-    /// A binary message.
+    /// A binary message. Takes a `Vec<u8>`, a [`Bytes`], a `&'static [u8]` and the like.
     pub fn binary(data: impl Into<Bytes>) -> Message {
         Message::Binary(data.into())
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// Whether this is a ping.
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Message::Ping(_))
+    }
+
+    /// Whether this is a pong.
+    pub fn is_pong(&self) -> bool {
+        matches!(self, Message::Pong(_))
+    }
+
+    /// Whether this is a close frame.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close(_))
+    }
+
+    /// Whether this is one fragment of a data message.
+    pub fn is_fragment(&self) -> bool {
+        matches!(self, Message::Fragment { .. })
     }
 
     /// Whether this is a text or binary message.
@@ -150,13 +180,54 @@ impl Message {
         matches!(self, Message::Text(_) | Message::Binary(_))
     }
 
-    /// The payload bytes (empty for a close).
+    /// The payload's length in bytes (for a close frame, the reason's).
+    pub fn len(&self) -> usize {
+        self.payload().len()
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload bytes (for a close frame, the reason).
     pub fn payload(&self) -> &[u8] {
         match self {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
-            Message::Close(_) => &[],
+            Message::Close(None) => &[],
+            Message::Close(Some(f)) => f.reason.as_bytes(),
             Message::Fragment { payload, .. } => payload,
+        }
+    }
+
+    /// The payload as [`Bytes`] (for a close frame, the reason), without a copy.
+    pub fn into_data(self) -> Bytes {
+        match self {
+            Message::Text(t) => t.into_bytes(),
+            Message::Binary(b) | Message::Ping(b) | Message::Pong(b) => b,
+            Message::Close(None) => Bytes::new(),
+            Message::Close(Some(f)) => f.reason.into_bytes(),
+            Message::Fragment { payload, .. } => payload,
+        }
+    }
+
+    /// The payload as text, checking that it is UTF-8 unless it is known to be (text messages and
+    /// close reasons), without a copy.
+    pub fn into_text(self) -> Result<Utf8Bytes, InvalidUtf8> {
+        match self {
+            Message::Text(t) => Ok(t),
+            Message::Close(Some(f)) => Ok(f.reason),
+            other => Utf8Bytes::try_from(other.into_data()),
+        }
+    }
+
+    /// The payload as `&str`, checking that it is UTF-8 unless it is known to be.
+    pub fn to_text(&self) -> Result<&str, InvalidUtf8> {
+        match self {
+            Message::Text(t) => Ok(t.as_str()),
+            Message::Close(Some(f)) => Ok(f.reason.as_str()),
+            other => core::str::from_utf8(other.payload()).map_err(|_| InvalidUtf8),
         }
     }
 
@@ -166,6 +237,27 @@ impl Message {
             Message::Text(t) => Some(t),
             _ => None,
         }
+    }
+}
+
+/// The events that a stream of messages carries become messages: text, binary, pings, pongs,
+/// fragments, and the peer's close frame (an empty one becomes `Message::Close(None)`). Every other
+/// event ([`Event::Closed`], the handshake's) is handed back as the error.
+impl TryFrom<Event> for Message {
+    type Error = Event;
+
+    #[inline]
+    fn try_from(event: Event) -> Result<Message, Event> {
+        Ok(match event {
+            Event::Text(t) => Message::Text(t),
+            Event::Binary(b) => Message::Binary(b),
+            Event::Ping(p) => Message::Ping(p),
+            Event::Pong(p) => Message::Pong(p),
+            Event::Fragment { kind, payload, first, last } => Message::Fragment { kind, payload, first, last },
+            Event::CloseReceived(frame) if frame.code == CloseCode::NO_STATUS => Message::Close(None),
+            Event::CloseReceived(frame) => Message::Close(Some(frame)),
+            other => return Err(other),
+        })
     }
 }
 
@@ -181,8 +273,8 @@ impl From<alloc::string::String> for Message {
     }
 }
 
-impl From<&'static str> for Message {
-    fn from(s: &'static str) -> Message {
+impl From<&str> for Message {
+    fn from(s: &str) -> Message {
         Message::Text(s.into())
     }
 }
@@ -199,5 +291,49 @@ impl From<alloc::vec::Vec<u8>> for Message {
     }
 }
 
+impl From<&[u8]> for Message {
+    fn from(b: &[u8]) -> Message {
+        Message::Binary(Bytes::copy_from_slice(b))
+    }
+}
+
 // The event is moved on every message; keep it small.
 const _: () = assert!(core::mem::size_of::<Event>() <= 48);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[allow(unused_imports)]
+    use crate::test_prelude::*;
+
+    #[test]
+    fn messages_answer_what_tungstenite_users_ask() {
+        let borrowed = String::from("héllo");
+        let text = Message::text(borrowed.as_str());
+        assert!(text.is_text() && text.is_data() && !text.is_binary() && !text.is_close());
+        assert_eq!((text.len(), text.to_text()), (6, Ok("héllo")));
+        assert_eq!(text.clone().into_text().unwrap(), "héllo");
+        assert_eq!(text.into_data(), Bytes::from_static("héllo".as_bytes()));
+
+        let binary = Message::binary(vec![0xff, 0x00]);
+        assert!(binary.is_binary() && !binary.is_empty());
+        assert_eq!((binary.to_text(), binary.clone().into_text()), (Err(InvalidUtf8), Err(InvalidUtf8)));
+        assert_eq!(Message::binary(&b"ok"[..]).into_text().unwrap(), "ok");
+
+        let close = Message::Close(Some(CloseFrame::new(CloseCode::NORMAL, "bye")));
+        assert!(close.is_close());
+        assert_eq!((close.len(), close.to_text()), (3, Ok("bye")));
+        assert!(Message::Close(None).is_empty());
+        assert!(Message::Ping(Bytes::new()).is_ping() && Message::Pong(Bytes::new()).is_pong());
+    }
+
+    #[test]
+    fn events_convert_to_messages_and_the_rest_come_back() {
+        assert_eq!(Message::try_from(Event::Text("hi".into())), Ok(Message::text("hi")));
+        assert_eq!(Message::try_from(Event::CloseReceived(CloseFrame::new(CloseCode::NO_STATUS, ""))), Ok(Message::Close(None)));
+        let frame = CloseFrame::new(CloseCode(4000), "app");
+        assert_eq!(Message::try_from(Event::CloseReceived(frame.clone())), Ok(Message::Close(Some(frame))));
+        let closed = Event::Closed(Box::new(Closed { sent: None, received: None, clean: false, error: None }));
+        assert_eq!(Message::try_from(closed.clone()), Err(closed));
+    }
+}

@@ -120,17 +120,15 @@ mod event;
 pub mod extension;
 pub mod frame;
 pub mod handshake;
-#[allow(unsafe_code)]
 pub mod mask;
 mod rng;
 mod time;
-#[allow(unsafe_code)]
 pub mod utf8;
 
 pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame};
 pub use config::{Config, DEFAULT_KEEPALIVE};
-pub use connection::{Connection, ConnectionState, Role};
+pub use connection::{Connection, ConnectionState, InputBuffer, Role};
 pub use error::{ConnectionError, HandshakeError, LocalError, ProtocolError};
 pub use event::{Closed, Event, Message, MessageKind};
 pub use extension::Extension;

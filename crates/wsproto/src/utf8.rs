@@ -131,8 +131,8 @@ fn is_ascii(bytes: &[u8]) -> bool {
 
 /// Bytes that are known to be valid UTF-8: the payload of a text message.
 ///
-/// It derefs to `str` and converts from `String` and `&'static str` without copying, and into
-/// [`Bytes`] for free.
+/// It derefs to `str`, converts from `String` without copying (and from `&str` with a copy; use
+/// [`Utf8Bytes::from_static`] for a `&'static str`), and into [`Bytes`] for free.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Utf8Bytes(Bytes);
 
@@ -158,18 +158,15 @@ impl Utf8Bytes {
     #[inline]
     pub fn as_str(&self) -> &str {
         // The constructors only ever wrap validated bytes. Re-checking here would cost a full pass
-        // on every access, so the check is a debug assertion and the conversion is the checked one
-        // only in debug builds.
-        #[cfg(debug_assertions)]
-        {
-            core::str::from_utf8(&self.0).expect("Utf8Bytes holds valid UTF-8")
-        }
-        #[cfg(not(debug_assertions))]
-        {
-            // SAFETY: every constructor of `Utf8Bytes` validates its bytes (or takes them from a
-            // `str`/`String`), and the bytes are immutable afterwards.
-            unsafe { core::str::from_utf8_unchecked(&self.0) }
-        }
+        // on every access, so the conversion is the checked one only in debug builds (and Miri).
+        #[cfg(any(debug_assertions, miri))]
+        let text = core::str::from_utf8(&self.0).expect("Utf8Bytes holds valid UTF-8");
+        // SAFETY: every constructor of `Utf8Bytes` validates its bytes (or takes them from a
+        // `str`/`String`), and `Bytes` never changes the bytes it shares.
+        #[cfg(not(any(debug_assertions, miri)))]
+        #[allow(unsafe_code)]
+        let text = unsafe { core::str::from_utf8_unchecked(&self.0) };
+        text
     }
 
     /// The underlying bytes.
@@ -220,9 +217,16 @@ impl From<alloc::string::String> for Utf8Bytes {
     }
 }
 
-impl From<&'static str> for Utf8Bytes {
-    fn from(s: &'static str) -> Utf8Bytes {
-        Utf8Bytes::from_static(s)
+/// Copies the text; [`Utf8Bytes::from_static`] makes one from a `&'static str` without a copy.
+impl From<&str> for Utf8Bytes {
+    fn from(s: &str) -> Utf8Bytes {
+        Utf8Bytes(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<&alloc::string::String> for Utf8Bytes {
+    fn from(s: &alloc::string::String) -> Utf8Bytes {
+        Utf8Bytes::from(s.as_str())
     }
 }
 

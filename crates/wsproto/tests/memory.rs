@@ -77,7 +77,7 @@ fn pair(backend: Backend, limit: usize) -> (Connection, Connection) {
     let deflate = DeflateConfig::default().backend(backend);
     let client_cfg = Config::default().max_message_size(usize::MAX).max_frame_size(usize::MAX).deflate(Some(deflate.clone()));
     let server_cfg = Config::default().max_message_size(limit).max_frame_size(limit).deflate(Some(deflate));
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let mut c = Connection::client(&req, client_cfg, Box::new(SeededRandom::new(5)), Instant::ZERO).unwrap();
     let mut s = Connection::server(server_cfg, Instant::ZERO);
     let mut wire = Vec::new();

@@ -38,7 +38,7 @@ impl Inbound {
         let consumed = match f.mode {
             // These keep the payload in the input buffer until the frame is complete.
             Mode::InPlace | Mode::Control => 0,
-            Mode::Copy | Mode::Decode | Mode::Discard => f.done,
+            Mode::Copy | Mode::Decode => f.done,
         };
         Some(f.len.saturating_sub(consumed).saturating_sub(buffered))
     }
@@ -64,8 +64,6 @@ enum Mode {
     Copy,
     /// Fed to the extension's decoder as it arrives; the output goes to the message buffer.
     Decode,
-    /// Dropped: data that arrives after our close frame.
-    Discard,
     /// A control frame: read whole (it is at most 125 bytes).
     Control,
 }
@@ -92,7 +90,7 @@ enum Step {
 impl Connection {
     /// Reads frames until one produces an event or the input runs out.
     pub(super) fn read_frames(&mut self) -> Result<Option<Event>, ProtocolError> {
-        if matches!(self.state, State::CloseReceived | State::AwaitingEof) {
+        if !self.reads_data() {
             // The peer's close frame was its last word (RFC 6455 §5.5.1); ignore anything after.
             self.input.clear();
             return Ok(None);
@@ -109,7 +107,6 @@ impl Connection {
                 Mode::Control => self.read_control(frame)?,
                 Mode::InPlace => self.read_in_place(frame)?,
                 Mode::Copy | Mode::Decode => self.read_into_message(frame)?,
-                Mode::Discard => self.skip(frame),
             };
             match step {
                 Step::NeedMore => return Ok(None),
@@ -133,7 +130,7 @@ impl Connection {
             Some(0x82) => MessageKind::Binary,
             _ => return Ok(None),
         };
-        if self.state != State::Open || !self.inbound.is_idle() || self.settings.stream_fragments {
+        if !self.reads_data() || !self.inbound.is_idle() || self.settings.stream_fragments {
             return Ok(None);
         }
         // A bad header (a top-bit length) is left for the general path to report.
@@ -163,6 +160,13 @@ impl Connection {
         }
         self.mark_activity();
         Ok(Some(message_event(kind, payload.freeze())))
+    }
+
+    /// Whether frames are still read: until the peer's close frame. Data frames that arrive after
+    /// our own close frame are delivered, since the peer sent them before it saw our close.
+    #[inline(always)]
+    fn reads_data(&self) -> bool {
+        matches!(self.state, State::Open | State::CloseSent)
     }
 
     /// Decodes and checks the next header. Every rule that a header alone can break fails here.
@@ -196,7 +200,6 @@ impl Connection {
         }
         // Fits in usize: it is at most max_frame.
         let len = h.payload_len as usize;
-        let discard = self.state != State::Open;
         let mode = match h.opcode {
             OpCode::Reserved(bits) => return Err(ProtocolError::ReservedOpcode(bits)),
             op if op.is_control() => {
@@ -226,9 +229,7 @@ impl Connection {
                         return Err(ProtocolError::MessageTooBig { limit: self.settings.max_message });
                     }
                 }
-                if discard {
-                    Mode::Discard
-                } else if msg.compressed {
+                if msg.compressed {
                     Mode::Decode
                 } else if self.settings.stream_fragments {
                     Mode::InPlace
@@ -252,9 +253,7 @@ impl Connection {
                     utf8: Utf8Validator::new(),
                     first_pending: true,
                 });
-                if discard {
-                    Mode::Discard
-                } else if compressed {
+                if compressed {
                     Mode::Decode
                 } else if h.fin || self.settings.stream_fragments {
                     Mode::InPlace
@@ -423,21 +422,6 @@ impl Connection {
         Ok(Step::Event(message_event(kind, payload)))
     }
 
-    fn skip(&mut self, mut frame: InFrame) -> Step {
-        let n = self.input.len().min(frame.len - frame.done);
-        self.input.advance(n);
-        frame.done += n;
-        if frame.done < frame.len {
-            self.inbound.frame = Some(frame);
-            return Step::NeedMore;
-        }
-        self.inbound.frame = None;
-        if frame.fin {
-            self.inbound.message = None;
-        }
-        Step::Continue
-    }
-
     /// Ends the current message, checking that its text did not stop inside a code point.
     fn end_message(&mut self) -> Result<MessageKind, ProtocolError> {
         let mut msg = self.inbound.message.take().expect("a data frame belongs to a message");
@@ -445,13 +429,6 @@ impl Connection {
             msg.utf8.finish().map_err(|_| ProtocolError::InvalidUtf8)?;
         }
         Ok(msg.kind)
-    }
-
-    #[inline]
-    fn mark_activity(&mut self) {
-        if self.settings.idle_timeout.is_some() {
-            self.timers.idle = self.timers.after(self.settings.idle_timeout);
-        }
     }
 }
 

@@ -1,19 +1,19 @@
 //! The connection: one state machine from the opening handshake to the closed transport.
 
 mod inbound;
+mod input;
 mod opening;
+mod outbound;
 mod output;
 mod timers;
 
-use crate::close::{CloseCode, CloseFrame};
+use crate::close::CloseFrame;
 use crate::config::Config;
-use crate::error::{ConnectionError, LocalError, ProtocolError};
-use crate::event::{Closed, Event, Message, MessageKind};
+use crate::error::{ConnectionError, ProtocolError};
+use crate::event::{Closed, Event};
 use crate::extension::Extension;
-use crate::frame::{MAX_CONTROL_PAYLOAD, OpCode};
 use crate::rng::Random;
 use crate::time::Instant;
-use crate::utf8::Utf8Bytes;
 use alloc::boxed::Box;
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
@@ -21,9 +21,11 @@ use core::fmt;
 use core::time::Duration;
 
 use inbound::Inbound;
+pub use input::InputBuffer;
 use opening::Handshake;
+use outbound::Sending;
 use output::Output;
-use timers::{Timers, earliest};
+use timers::Timers;
 
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,13 +102,6 @@ impl Settings {
             idle_timeout: c.idle_timeout,
         }
     }
-}
-
-/// An outgoing fragmented message in progress.
-#[derive(Clone, Copy, Debug)]
-struct Sending {
-    kind: MessageKind,
-    transformed: bool,
 }
 
 /// A WebSocket connection, client or server, without I/O.
@@ -284,10 +279,11 @@ impl Connection {
         self.input.extend_from_slice(data);
     }
 
-    /// The input buffer, for reading straight into it (with tokio's `read_buf`, for example)
-    /// instead of copying through [`receive`](Connection::receive). Only append to it.
-    pub fn input_buffer(&mut self) -> &mut BytesMut {
-        &mut self.input
+    /// The input buffer, for reading straight into it instead of copying through
+    /// [`receive`](Connection::receive): it is a [`bytes::BufMut`] (for tokio-util's
+    /// `poll_read_buf`, say) that can only be appended to.
+    pub fn input_buffer(&mut self) -> InputBuffer<'_> {
+        InputBuffer::new(&mut self.input)
     }
 
     /// How many bytes the connection would like next: the rest of the frame being read if that is
@@ -304,108 +300,8 @@ impl Connection {
         self.eof = true;
     }
 
-    /// Tells the connection the time, and acts on any deadline that has passed.
-    ///
-    /// Call it when the deadline from [`poll_timeout`](Connection::poll_timeout) passes, then
-    /// drain events and output. Calling it at other times (on every wake-up, say) is harmless and
-    /// keeps the idle timer precise; a time earlier than one seen before is ignored.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.timers.advance(now);
-        let t = &self.timers;
-        match self.state {
-            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => {
-                if t.is_due(t.handshake) {
-                    self.handshake_timed_out();
-                }
-            }
-            State::Open => {
-                if t.is_due(t.pong) {
-                    self.keepalive_timed_out();
-                } else if t.is_due(t.idle) {
-                    self.timers.idle = None;
-                    let _ = self.close(CloseCode::GOING_AWAY, "idle timeout");
-                } else if t.is_due(t.next_ping) {
-                    self.send_keepalive_ping();
-                }
-            }
-            State::CloseSent | State::CloseReceived => {
-                if t.is_due(t.close) {
-                    self.finish(false, Some(ConnectionError::CloseTimeout));
-                }
-            }
-            State::AwaitingEof => {
-                if t.is_due(t.close) {
-                    // The closing handshake completed; the server just did not end the transport.
-                    self.finish(true, None);
-                }
-            }
-            State::Closed => {}
-        }
-    }
-
-    /// The next deadline. Sleep until then and call [`handle_timeout`](Connection::handle_timeout).
-    ///
-    /// Never earlier than the latest time passed in, unless a deadline is already due.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let t = &self.timers;
-        match self.state {
-            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => t.handshake,
-            State::Open => earliest(&[t.pong, t.idle, t.next_ping]),
-            State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
-            State::Closed => None,
-        }
-    }
-
     // ---------------------------------------------------------------------------------------
-    // Output
-
-    /// The next bytes to write to the transport: the first contiguous chunk of the output.
-    #[inline]
-    pub fn pending_output(&self) -> &[u8] {
-        self.output.first()
-    }
-
-    /// Fills `dst` with every buffered chunk in order, for a vectored write; returns how many.
-    pub fn pending_output_slices<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
-        self.output.slices(dst)
-    }
-
-    /// Marks `n` bytes of output as written.
-    ///
-    /// # Panics
-    ///
-    /// If `n` is more than [`output_len`](Connection::output_len).
-    pub fn advance_output(&mut self, n: usize) {
-        self.output.advance(n);
-        if let Some(payload) = self.pending_pong.take() {
-            if self.output.len() < self.settings.write_limit {
-                self.write_control(OpCode::Pong, &payload);
-            } else {
-                self.pending_pong = Some(payload);
-            }
-        }
-    }
-
-    /// How many bytes wait to be written.
-    #[inline]
-    pub fn output_len(&self) -> usize {
-        self.output.len()
-    }
-
-    /// Whether the output buffer is at or over its limit, so that sends would fail.
-    pub fn is_write_buffer_full(&self) -> bool {
-        self.output.len() >= self.settings.write_limit
-    }
-
-    /// Moves all pending output to the end of `out`. A convenience for tests and simple loops.
-    pub fn drain_output_into(&mut self, out: &mut alloc::vec::Vec<u8>) {
-        while self.output_len() > 0 {
-            let chunk = self.pending_output();
-            out.extend_from_slice(chunk);
-            let n = chunk.len();
-            self.advance_output(n);
-        }
-    }
+    // Events
 
     /// The next event, or `None` when more input (or a timeout) is needed.
     ///
@@ -443,224 +339,6 @@ impl Connection {
                 Err(e) => Some(self.fail(e)),
             },
         }
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Commands
-
-    /// Sends a text message.
-    pub fn send_text(&mut self, text: &str) -> Result<(), LocalError> {
-        self.send_data(MessageKind::Text, text.as_bytes(), None)
-    }
-
-    /// Sends a binary message.
-    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), LocalError> {
-        self.send_data(MessageKind::Binary, data, None)
-    }
-
-    /// Sends a [`Message`]. Large binary and text payloads from a server are queued without a copy.
-    pub fn send(&mut self, message: Message) -> Result<(), LocalError> {
-        match message {
-            Message::Text(t) => self.send_data(MessageKind::Text, t.as_bytes(), Some(t.as_bytes())),
-            Message::Binary(b) => self.send_data(MessageKind::Binary, &b, Some(&b)),
-            Message::Ping(p) => self.ping(&p),
-            Message::Pong(p) => self.pong(&p),
-            Message::Close(None) => self.close(CloseCode::NO_STATUS, ""),
-            Message::Close(Some(f)) => self.close(f.code, f.reason.as_str()),
-            Message::Fragment { kind, payload, last, .. } => self.send_fragment(kind, &payload, last),
-        }
-    }
-
-    /// Sends one fragment of a message. The first call starts a message of `kind`; the call with
-    /// `last` set ends it. Control frames may be sent between fragments; other messages may not.
-    ///
-    /// For text, each fragment must be valid UTF-8 on its own, since `&str` is.
-    pub fn send_fragment(&mut self, kind: MessageKind, data: &[u8], last: bool) -> Result<(), LocalError> {
-        self.check_can_send()?;
-        let (opcode, transformed, rsv) = match self.sending {
-            Some(s) if s.kind != kind => return Err(LocalError::FragmentKindMismatch),
-            Some(s) => (OpCode::Continuation, s.transformed, 0),
-            None => {
-                let rsv = self.extension.as_mut().map_or(0, |e| e.begin_encode(None));
-                (kind_opcode(kind), rsv != 0, rsv)
-            }
-        };
-        self.write_data_frame(opcode, rsv, transformed, data, None, last)?;
-        self.sending = if last { None } else { Some(Sending { kind, transformed }) };
-        Ok(())
-    }
-
-    /// Sends a ping. At most 125 bytes of payload.
-    pub fn ping(&mut self, payload: &[u8]) -> Result<(), LocalError> {
-        self.check_control(payload.len())?;
-        self.write_control(OpCode::Ping, payload);
-        Ok(())
-    }
-
-    /// Sends an unsolicited pong (a one-way heartbeat). At most 125 bytes of payload.
-    pub fn pong(&mut self, payload: &[u8]) -> Result<(), LocalError> {
-        self.check_control(payload.len())?;
-        self.write_control(OpCode::Pong, payload);
-        Ok(())
-    }
-
-    /// Starts the closing handshake, or answers the peer's close when `auto_close` is off.
-    ///
-    /// `code` must be valid on the wire, or [`CloseCode::NO_STATUS`] to send a close frame without
-    /// a code. `reason` is at most 123 bytes.
-    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), LocalError> {
-        if code != CloseCode::NO_STATUS && !code.is_valid_on_wire() {
-            return Err(LocalError::InvalidCloseCode(code));
-        }
-        if code == CloseCode::NO_STATUS && !reason.is_empty() {
-            return Err(LocalError::InvalidCloseCode(code));
-        }
-        if reason.len() > MAX_CONTROL_PAYLOAD - 2 {
-            return Err(LocalError::ControlPayloadTooLong(reason.len() + 2));
-        }
-        match self.state {
-            State::Open => {
-                self.write_close(code, reason);
-                self.state = State::CloseSent;
-                self.timers.close = self.timers.after(self.settings.close_timeout);
-                Ok(())
-            }
-            State::CloseReceived => {
-                self.write_close(code, reason);
-                self.after_close_exchange();
-                Ok(())
-            }
-            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => Err(LocalError::NotOpen),
-            State::CloseSent | State::AwaitingEof | State::Closed => Err(LocalError::Closing),
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Internals shared by the parts of the state machine
-
-    fn check_can_send(&self) -> Result<(), LocalError> {
-        match self.state {
-            State::Open | State::CloseReceived => {}
-            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => {
-                return Err(LocalError::NotOpen);
-            }
-            _ => return Err(LocalError::Closing),
-        }
-        if self.output.len() >= self.settings.write_limit {
-            return Err(LocalError::WriteBufferFull { buffered: self.output.len(), limit: self.settings.write_limit });
-        }
-        Ok(())
-    }
-
-    fn check_control(&self, len: usize) -> Result<(), LocalError> {
-        if len > MAX_CONTROL_PAYLOAD {
-            return Err(LocalError::ControlPayloadTooLong(len));
-        }
-        self.check_can_send()
-    }
-
-    fn send_data(&mut self, kind: MessageKind, data: &[u8], owned: Option<&Bytes>) -> Result<(), LocalError> {
-        self.check_can_send()?;
-        if self.sending.is_some() {
-            return Err(LocalError::FragmentInProgress);
-        }
-        let rsv = self.extension.as_mut().map_or(0, |e| e.begin_encode(Some(data.len())));
-        self.write_data_frame(kind_opcode(kind), rsv, rsv != 0, data, owned, true)
-    }
-
-    /// Queues one data frame, through the extension if the message is transformed.
-    fn write_data_frame(
-        &mut self,
-        opcode: OpCode,
-        rsv: u8,
-        transformed: bool,
-        data: &[u8],
-        owned: Option<&Bytes>,
-        fin: bool,
-    ) -> Result<(), LocalError> {
-        let mask = self.next_mask();
-        let raw = !transformed || {
-            let ext = self.extension.as_mut().expect("a transformed message has an extension");
-            self.scratch.clear();
-            ext.encode(data, fin, &mut self.scratch).map_err(LocalError::Extension)?;
-            let whole = fin && opcode != OpCode::Continuation;
-            // Incompressible: the message goes out as it is, smaller than its encoding.
-            let incompressible = whole && self.scratch.len() >= data.len() && ext.discard_encode();
-            if !incompressible {
-                self.output.push_frame(opcode, fin, rsv, &self.scratch, mask);
-            }
-            if self.scratch.capacity() > 64 << 10 {
-                self.scratch = BytesMut::new();
-            }
-            incompressible
-        };
-        if raw {
-            match owned {
-                Some(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask),
-                None => self.output.push_frame(opcode, fin, 0, data, mask),
-            }
-        }
-        Ok(())
-    }
-
-    fn write_control(&mut self, opcode: OpCode, payload: &[u8]) {
-        let mask = self.next_mask();
-        self.output.push_frame(opcode, true, 0, payload, mask);
-    }
-
-    fn write_close(&mut self, code: CloseCode, reason: &str) {
-        let reason = if code == CloseCode::NO_STATUS { "" } else { truncate_utf8(reason, MAX_CONTROL_PAYLOAD - 2) };
-        let mut payload = [0u8; MAX_CONTROL_PAYLOAD];
-        let len = if code == CloseCode::NO_STATUS {
-            0
-        } else {
-            payload[..2].copy_from_slice(&code.0.to_be_bytes());
-            payload[2..2 + reason.len()].copy_from_slice(reason.as_bytes());
-            2 + reason.len()
-        };
-        self.write_control(OpCode::Close, &payload[..len]);
-        self.close_sent = Some(CloseFrame { code, reason: Utf8Bytes::from(String::from(reason)) });
-        // Nothing but the close frame may follow.
-        self.pending_pong = None;
-        self.sending = None;
-    }
-
-    /// A mask key for the next frame: fresh random bytes for a client, none for a server.
-    #[inline]
-    fn next_mask(&mut self) -> Option<[u8; 4]> {
-        match self.role {
-            Role::Server => None,
-            Role::Client => {
-                let mut key = [0u8; 4];
-                self.rng.as_mut().expect("a client connection has a random source").fill(&mut key);
-                Some(key)
-            }
-        }
-    }
-
-    /// Starts the timers of an open connection.
-    fn on_open(&mut self) {
-        self.timers.handshake = None;
-        self.timers.next_ping = self.timers.after(self.settings.ping_interval);
-        self.timers.idle = self.timers.after(self.settings.idle_timeout);
-        self.handshake = None;
-    }
-
-    fn send_keepalive_ping(&mut self) {
-        self.timers.next_ping = self.timers.after(self.settings.ping_interval);
-        if self.timers.ping_in_flight.is_some() {
-            return;
-        }
-        self.timers.ping_seq = self.timers.ping_seq.wrapping_add(1);
-        let seq = self.timers.ping_seq;
-        self.write_control(OpCode::Ping, &seq.to_be_bytes());
-        self.timers.ping_in_flight = Some(seq);
-        self.timers.pong = self.timers.after(self.settings.ping_timeout);
-    }
-
-    fn keepalive_timed_out(&mut self) {
-        self.write_close(CloseCode::INTERNAL_ERROR, "keepalive ping timeout");
-        self.finish(false, Some(ConnectionError::KeepaliveTimeout));
     }
 
     /// The closing handshake is complete. A server ends the transport now; a client waits for
@@ -709,23 +387,4 @@ impl Connection {
         self.pending_event =
             Some(Event::Closed(Box::new(Closed { sent: self.close_sent.clone(), received: self.close_received.clone(), clean, error })));
     }
-}
-
-fn kind_opcode(kind: MessageKind) -> OpCode {
-    match kind {
-        MessageKind::Text => OpCode::Text,
-        MessageKind::Binary => OpCode::Binary,
-    }
-}
-
-/// The longest prefix of `s` that fits in `max` bytes without splitting a code point.
-fn truncate_utf8(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }

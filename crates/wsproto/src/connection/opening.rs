@@ -137,6 +137,7 @@ impl Connection {
             HeadStatus::Partial if self.eof => return self.handshake_failed(HandshakeError::UnexpectedEof),
             HeadStatus::Partial => return None,
             HeadStatus::TooLarge(reason) => return self.handshake_failed(HandshakeError::BadRequest { status: 431, reason }),
+            HeadStatus::NotHttp => return self.handshake_failed(HandshakeError::BadRequest { status: 400, reason: "not an HTTP request" }),
             HeadStatus::Complete(end) => end,
         };
         let request = match parse_request(&self.input[..end], limits.headers) {
@@ -170,6 +171,7 @@ impl Connection {
             HeadStatus::Partial if self.eof => return self.handshake_failed(HandshakeError::UnexpectedEof),
             HeadStatus::Partial => return None,
             HeadStatus::TooLarge(_) => return self.handshake_failed(HandshakeError::BadResponse("response head too large")),
+            HeadStatus::NotHttp => return self.handshake_failed(HandshakeError::BadResponse("not an HTTP response")),
             HeadStatus::Complete(end) => end,
         };
         let Side::Client { request, key, rejection } = &mut hs.side else { unreachable!("client handshake") };

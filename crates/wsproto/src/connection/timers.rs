@@ -1,5 +1,10 @@
-//! Deadlines. The connection never reads a clock; it keeps the latest time it was told.
+//! Deadlines: the handshake, keepalive, idle and close timers. The connection never reads a
+//! clock; it keeps the latest time it was told.
 
+use super::{Connection, State};
+use crate::close::CloseCode;
+use crate::error::ConnectionError;
+use crate::frame::OpCode;
 use crate::time::Instant;
 use core::time::Duration;
 
@@ -41,4 +46,91 @@ impl Timers {
 /// The earliest of some optional deadlines.
 pub(crate) fn earliest(deadlines: &[Option<Instant>]) -> Option<Instant> {
     deadlines.iter().flatten().min().copied()
+}
+
+impl Connection {
+    /// Tells the connection the time, and acts on any deadline that has passed.
+    ///
+    /// Call it when the deadline from [`poll_timeout`](Connection::poll_timeout) passes, then
+    /// drain events and output. Calling it at other times (on every wake-up, say) is harmless and
+    /// keeps the idle timer precise; a time earlier than one seen before is ignored.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.timers.advance(now);
+        let t = &self.timers;
+        match self.state {
+            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => {
+                if t.is_due(t.handshake) {
+                    self.handshake_timed_out();
+                }
+            }
+            State::Open => {
+                if t.is_due(t.pong) {
+                    self.keepalive_timed_out();
+                } else if t.is_due(t.idle) {
+                    self.timers.idle = None;
+                    let _ = self.close(CloseCode::GOING_AWAY, "idle timeout");
+                } else if t.is_due(t.next_ping) {
+                    self.send_keepalive_ping();
+                }
+            }
+            State::CloseSent | State::CloseReceived => {
+                if t.is_due(t.close) {
+                    self.finish(false, Some(ConnectionError::CloseTimeout));
+                }
+            }
+            State::AwaitingEof => {
+                if t.is_due(t.close) {
+                    // The closing handshake completed; the server just did not end the transport.
+                    self.finish(true, None);
+                }
+            }
+            State::Closed => {}
+        }
+    }
+
+    /// The next deadline. Sleep until then and call [`handle_timeout`](Connection::handle_timeout).
+    ///
+    /// Never earlier than the latest time passed in, unless a deadline is already due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let t = &self.timers;
+        match self.state {
+            State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => t.handshake,
+            State::Open => earliest(&[t.pong, t.idle, t.next_ping]),
+            State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
+            State::Closed => None,
+        }
+    }
+
+    /// Starts the timers of an open connection.
+    pub(super) fn on_open(&mut self) {
+        self.timers.handshake = None;
+        self.timers.next_ping = self.timers.after(self.settings.ping_interval);
+        self.timers.idle = self.timers.after(self.settings.idle_timeout);
+        self.handshake = None;
+    }
+
+    fn send_keepalive_ping(&mut self) {
+        self.timers.next_ping = self.timers.after(self.settings.ping_interval);
+        if self.timers.ping_in_flight.is_some() {
+            return;
+        }
+        self.timers.ping_seq = self.timers.ping_seq.wrapping_add(1);
+        let seq = self.timers.ping_seq;
+        self.write_control(OpCode::Ping, &seq.to_be_bytes());
+        self.timers.ping_in_flight = Some(seq);
+        self.timers.pong = self.timers.after(self.settings.ping_timeout);
+    }
+
+    fn keepalive_timed_out(&mut self) {
+        self.write_close(CloseCode::INTERNAL_ERROR, "keepalive ping timeout");
+        self.finish(false, Some(ConnectionError::KeepaliveTimeout));
+    }
+
+    /// Restarts the idle timer: something arrived.
+    #[inline]
+    pub(super) fn mark_activity(&mut self) {
+        if self.settings.idle_timeout.is_some() {
+            self.timers.idle = self.timers.after(self.settings.idle_timeout);
+        }
+    }
 }

@@ -10,6 +10,9 @@ use core::fmt;
 
 /// What a client asks for in its opening request: where, which subprotocols, and extra headers.
 ///
+/// [`ClientRequest::from_url`] parses a URL (with the `http` feature, on by default);
+/// [`ClientRequest::new`] takes the parts, for `no_std` builds.
+///
 /// ```
 /// use wsproto::handshake::ClientRequest;
 /// let req = ClientRequest::from_url("wss://chat.example.com/room/7?token=abc")?
@@ -33,7 +36,13 @@ pub struct ClientRequest {
 
 /// A WebSocket URL that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UrlError(pub(crate) &'static str);
+pub struct UrlError(pub(crate) String);
+
+impl UrlError {
+    pub(crate) fn new(why: impl Into<String>) -> UrlError {
+        UrlError(why.into())
+    }
+}
 
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,50 +60,6 @@ impl ClientRequest {
             target.insert(0, '/');
         }
         ClientRequest { secure, host: host.into(), port, target, subprotocols: Vec::new(), origin: None, headers: Vec::new() }
-    }
-
-    /// Parses a `ws://` or `wss://` URL (`http://` and `https://` are accepted as synonyms).
-    pub fn from_url(url: &str) -> Result<ClientRequest, UrlError> {
-        let (scheme, rest) = url.split_once("://").ok_or(UrlError("missing scheme"))?;
-        let secure = match scheme.to_ascii_lowercase().as_str() {
-            "ws" | "http" => false,
-            "wss" | "https" => true,
-            _ => return Err(UrlError("the scheme must be ws or wss")),
-        };
-        let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(split);
-        if authority.contains('@') {
-            return Err(UrlError("credentials in the URL are not supported; send an Authorization header"));
-        }
-        if tail.contains('#') {
-            // RFC 6455 §3: fragment identifiers are meaningless in WebSocket URIs.
-            return Err(UrlError("WebSocket URLs cannot have a fragment"));
-        }
-        let default_port = if secure { 443 } else { 80 };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or(UrlError("unclosed [ in host"))?;
-            let port = match after {
-                "" => default_port,
-                p => p.strip_prefix(':').and_then(|p| p.parse().ok()).ok_or(UrlError("invalid port"))?,
-            };
-            (host, port)
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, p.parse().map_err(|_| UrlError("invalid port"))?),
-                None => (authority, default_port),
-            }
-        };
-        if host.is_empty() {
-            return Err(UrlError("missing host"));
-        }
-        if !host.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'/' | b'\\' | b'"')) {
-            return Err(UrlError("invalid host"));
-        }
-        let target = if tail.is_empty() { String::from("/") } else { tail.to_string() };
-        if !target.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(UrlError("the path must be percent-encoded ASCII"));
-        }
-        Ok(ClientRequest::new(host, port, target, secure))
     }
 
     /// Offers a subprotocol; call once per protocol, in order of preference.
@@ -326,33 +291,8 @@ mod tests {
     use crate::test_prelude::*;
 
     #[test]
-    fn urls_parse_into_host_port_and_target() {
-        let r = ClientRequest::from_url("ws://127.0.0.1:9001/echo").unwrap();
-        assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("127.0.0.1", 9001, "/echo", false));
-        assert_eq!(r.authority(), "127.0.0.1:9001");
-        let r = ClientRequest::from_url("WSS://Example.com").unwrap();
-        assert_eq!((r.host(), r.port(), r.target()), ("Example.com", 443, "/"));
-        assert_eq!(r.authority(), "Example.com");
-        let r = ClientRequest::from_url("ws://[::1]:8080?x=1").unwrap();
-        assert_eq!((r.host(), r.port(), r.target()), ("::1", 8080, "/?x=1"));
-        assert_eq!(r.authority(), "[::1]:8080");
-        let r = ClientRequest::from_url("ws://[::1]").unwrap();
-        assert_eq!((r.port(), r.authority()), (80, "[::1]".to_string()));
-    }
-
-    #[test]
-    fn bad_urls_are_refused() {
-        for bad in
-            ["example.com", "ftp://x", "ws://", "ws://h:port", "ws://h:99999", "ws://u:p@h/", "ws://h/#frag", "ws://[::1/", "ws://h/a b"]
-        {
-            assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn request_bytes_are_exact() {
-        let req = ClientRequest::from_url("ws://example.com:8080/chat?room=1")
-            .unwrap()
+        let req = ClientRequest::new("example.com", 8080, "/chat?room=1", false)
             .subprotocol("chat")
             .subprotocol("superchat")
             .origin("http://example.com")
@@ -375,9 +315,9 @@ mod tests {
 
     #[test]
     fn header_injection_is_refused() {
-        let req = ClientRequest::from_url("ws://h/").unwrap().header("X", "a\r\nEvil: 1");
+        let req = ClientRequest::new("h", 80, "/", false).header("X", "a\r\nEvil: 1");
         assert_eq!(write_request(&req, "k", None), Err(LocalError::InvalidHeader("X".into())));
-        let req = ClientRequest::from_url("ws://h/").unwrap().subprotocol("a b");
+        let req = ClientRequest::new("h", 80, "/", false).subprotocol("a b");
         assert!(write_request(&req, "k", None).is_err());
     }
 
@@ -389,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_valid_101_is_accepted_with_case_insensitive_tokens() {
-        let req = ClientRequest::from_url("ws://h/").unwrap().subprotocol("chat");
+        let req = ClientRequest::new("h", 80, "/", false).subprotocol("chat");
         let head = format!("{OK}Sec-WebSocket-Protocol: chat\r\n\r\n");
         let Ok(ParsedResponse::Upgrade(r)) = judge(&head, &req) else { panic!() };
         assert_eq!((r.status(), r.subprotocol()), (101, Some("chat")));
@@ -397,7 +337,7 @@ mod tests {
 
     #[test]
     fn invalid_101_responses_are_refused() {
-        let req = ClientRequest::from_url("ws://h/").unwrap().subprotocol("chat");
+        let req = ClientRequest::new("h", 80, "/", false).subprotocol("chat");
         let cases = [
             (OK.replace("s3pP", "xxxx") + "\r\n", HandshakeError::BadResponse("wrong Sec-WebSocket-Accept")),
             (OK.replace("Upgrade: WebSocket\r\n", "") + "\r\n", HandshakeError::BadResponse("missing Upgrade: websocket")),
@@ -418,7 +358,7 @@ mod tests {
 
     #[test]
     fn other_statuses_are_returned_with_their_headers() {
-        let req = ClientRequest::from_url("ws://h/").unwrap();
+        let req = ClientRequest::new("h", 80, "/", false);
         let r = judge("HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\n", &req);
         let Ok(ParsedResponse::Other { status, headers, body_len }) = r else { panic!() };
         assert_eq!((status, body_len, headers.get_str("content-length")), (403, Some(5), Some("5")));

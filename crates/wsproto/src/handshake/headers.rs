@@ -89,9 +89,11 @@ pub(crate) fn is_token(name: &[u8]) -> bool {
         })
 }
 
-/// Whether `value` can be sent as a header value without breaking the message: no CR, LF or NUL.
+/// Whether `value` can be sent as a header value (RFC 9110 §5.5): visible characters, spaces,
+/// tabs and bytes above 0x7F. Control characters (CR and LF above all, which would end the
+/// header) are refused, as every HTTP parser on the other end would refuse them.
 pub(crate) fn is_safe_value(value: &[u8]) -> bool {
-    !value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0))
+    value.iter().all(|&b| matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF))
 }
 
 #[cfg(test)]

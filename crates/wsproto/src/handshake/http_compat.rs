@@ -46,17 +46,61 @@ fn is_handshake_header(name: &http::HeaderName) -> bool {
 }
 
 impl ClientRequest {
+    /// Parses a `ws://` or `wss://` URL (`http://` and `https://` are accepted as synonyms) with
+    /// the `http` crate's URI parser.
+    ///
+    /// IPv6 hosts go in brackets (`ws://[::1]:9001/`). Credentials (`user:pass@`) are refused:
+    /// send an `Authorization` header instead. A fragment is refused (RFC 6455 §3).
+    pub fn from_url(url: &str) -> Result<ClientRequest, UrlError> {
+        if url.contains('#') {
+            return Err(UrlError::new("WebSocket URLs cannot have a fragment (#)"));
+        }
+        let uri: http::Uri = url.parse().map_err(|e| UrlError::new(alloc::format!("{url:?}: {e}")))?;
+        ClientRequest::from_uri(&uri)
+    }
+
+    /// A request for an `http::Uri` with a `ws`, `wss`, `http` or `https` scheme.
+    pub fn from_uri(uri: &http::Uri) -> Result<ClientRequest, UrlError> {
+        let secure = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
+            Some("ws" | "http") => false,
+            Some("wss" | "https") => true,
+            Some(_) => return Err(UrlError::new("the scheme must be ws or wss")),
+            None => return Err(UrlError::new("missing scheme (ws:// or wss://)")),
+        };
+        let authority = uri.authority().ok_or_else(|| UrlError::new("missing host"))?;
+        if authority.as_str().contains('@') {
+            return Err(UrlError::new("credentials in the URL are not supported; send an Authorization header"));
+        }
+        // `http` keeps the brackets of an IPv6 literal; the host to connect to has none.
+        let bracketed = authority.host();
+        let host = bracketed.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(bracketed);
+        if host.is_empty() {
+            return Err(UrlError::new("missing host"));
+        }
+        // `http` reads a port it cannot parse (`:99999`) as no port at all; that is an error here.
+        let port = match authority.as_str()[bracketed.len()..].strip_prefix(':') {
+            None | Some("") => {
+                if secure {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(p) => p.parse().map_err(|_| UrlError::new(alloc::format!("invalid port {p:?}")))?,
+        };
+        let target = match uri.path_and_query().map(|p| p.as_str()) {
+            None | Some("") => String::from("/"),
+            Some(q) if q.starts_with('?') => alloc::format!("/{q}"),
+            Some(p) => String::from(p),
+        };
+        Ok(ClientRequest::new(host, port, target, secure))
+    }
+
     /// A request from an `http::Request`: its URI gives the target, `Sec-WebSocket-Protocol` the
     /// subprotocols, `Origin` the origin, and every other header is sent as it is. The handshake's
     /// own headers (`Sec-WebSocket-Key` and the like) are always generated afresh.
     pub fn from_http<B>(req: &http::Request<B>) -> Result<ClientRequest, UrlError> {
-        let uri = req.uri();
-        let mut out = ClientRequest::from_url(&alloc::format!(
-            "{}://{}{}",
-            uri.scheme_str().unwrap_or("ws"),
-            uri.authority().map(|a| a.as_str()).ok_or(UrlError("missing host"))?,
-            uri.path_and_query().map_or("/", |p| p.as_str())
-        ))?;
+        let mut out = ClientRequest::from_uri(req.uri())?;
         for value in req.headers().get_all(http::header::SEC_WEBSOCKET_PROTOCOL) {
             for p in super::headers::split_list(value.as_bytes()) {
                 out = out.subprotocol(String::from_utf8_lossy(p));
@@ -165,5 +209,44 @@ mod tests {
         assert_eq!(r.to_http().uri(), "/chat");
         let bad = http::Request::builder().method("POST").uri("/").body(()).unwrap();
         assert_eq!(Request::from_http(&bad).unwrap_err().status(), Some(400));
+    }
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+    #[allow(unused_imports)]
+    use crate::test_prelude::*;
+
+    #[test]
+    fn urls_parse_into_host_port_and_target() {
+        let r = ClientRequest::from_url("ws://127.0.0.1:9001/echo").unwrap();
+        assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("127.0.0.1", 9001, "/echo", false));
+        assert_eq!(r.authority(), "127.0.0.1:9001");
+        let r = ClientRequest::from_url("WSS://Example.com").unwrap();
+        assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("Example.com", 443, "/", true));
+        let r = ClientRequest::from_url("ws://[::1]:9001/").unwrap();
+        assert_eq!((r.host(), r.port(), r.target()), ("::1", 9001, "/"));
+        assert_eq!(r.authority(), "[::1]:9001");
+        let r = ClientRequest::from_url("ws://[::1]:8080?x=1").unwrap();
+        assert_eq!((r.host(), r.port(), r.target()), ("::1", 8080, "/?x=1"));
+        let r = ClientRequest::from_url("ws://[::1]").unwrap();
+        assert_eq!((r.port(), r.authority()), (80, "[::1]".to_string()));
+        let r = ClientRequest::from_url("https://h:8443/a/b?c=d%20e").unwrap();
+        assert_eq!((r.port(), r.target(), r.is_secure()), (8443, "/a/b?c=d%20e", true));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_a_reason() {
+        let why = |url: &str| ClientRequest::from_url(url).unwrap_err().to_string();
+        assert!(why("ws://a:b:80/").contains("authority"), "{}", why("ws://a:b:80/"));
+        assert!(why("ws://u:p@h/").contains("Authorization header"));
+        assert!(why("ws://h:99999/").contains("invalid port"));
+        assert!(why("ws://h/#frag").contains("fragment"));
+        assert!(why("ftp://x").contains("scheme must be ws or wss"));
+        assert!(why("example.com").contains("missing scheme"));
+        for bad in ["ws://", "ws://h:port", "ws://[::1/", "ws://h/a b", "", "ws://h\\/", "ws://h\r\n/"] {
+            assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
+        }
     }
 }

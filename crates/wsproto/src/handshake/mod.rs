@@ -77,6 +77,10 @@ pub enum HeadStatus {
     Complete(usize),
     /// The head is over a limit.
     TooLarge(&'static str),
+    /// The bytes cannot start an HTTP head: the first byte is not a letter (a TLS ClientHello
+    /// sent to a plain port starts with 0x16). Known from the first byte, so the peer gets its
+    /// answer at once instead of at the handshake timeout.
+    NotHttp,
 }
 
 /// Finds the end of an HTTP head in input that arrives in pieces, within size limits.
@@ -96,6 +100,10 @@ impl HeadReader {
     /// Scans `buf`, which holds everything received so far (the same buffer, growing), for the
     /// blank line that ends the head. Only the bytes not seen before are looked at.
     pub fn scan(&mut self, buf: &[u8], limits: &HeadLimits) -> HeadStatus {
+        // A request line starts with a method and a status line with "HTTP": a letter either way.
+        if self.scanned == 0 && buf.first().is_some_and(|b| !b.is_ascii_alphabetic()) {
+            return HeadStatus::NotHttp;
+        }
         while self.scanned < buf.len() {
             let b = buf[self.scanned];
             self.scanned += 1;
@@ -177,11 +185,20 @@ mod tests {
                     assert_eq!((n, at), (end, end));
                     break;
                 }
-                HeadStatus::TooLarge(why) => panic!("{why}"),
+                other => panic!("{other:?}"),
             }
         }
         let mut r = HeadReader::default();
         assert_eq!(r.scan(b"GET / HTTP/1.1\n\n", &LIMITS), HeadStatus::Complete(16));
+    }
+
+    #[test]
+    fn head_reader_knows_a_tls_hello_or_binary_from_the_first_byte() {
+        for start in [&[0x16u8, 0x03, 0x01][..], b"\r\n", b" GET", b"\x00"] {
+            assert_eq!(HeadReader::default().scan(start, &LIMITS), HeadStatus::NotHttp, "{start:?}");
+        }
+        assert_eq!(HeadReader::default().scan(b"G", &LIMITS), HeadStatus::Partial);
+        assert_eq!(HeadReader::default().scan(b"", &LIMITS), HeadStatus::Partial);
     }
 
     #[test]

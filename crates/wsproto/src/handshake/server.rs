@@ -235,6 +235,11 @@ impl Reject {
         Reject { status, headers: Vec::new(), body: Vec::new() }
     }
 
+    /// The status it answers with.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
     /// Adds a header.
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Reject {

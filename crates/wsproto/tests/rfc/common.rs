@@ -91,7 +91,7 @@ pub const ACCEPT_101: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: webso
 
 /// A client whose handshake is done (against a hand-written 101); its output is drained.
 pub fn open_client(config: Config) -> Connection {
-    let req = ClientRequest::from_url("ws://server.example.com/chat").unwrap();
+    let req = ClientRequest::new("server.example.com", 80, "/chat", false);
     let mut c = Connection::client(&req, config, Box::new(SeededRandom::new(42)), Instant::ZERO).unwrap();
     let request = String::from_utf8(drain(&mut c)).unwrap();
     let key = request.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap().to_string();

@@ -72,7 +72,7 @@ struct Pair {
 
 impl Pair {
     fn new(config: Config, chunk_cap: usize) -> Pair {
-        let req = ClientRequest::from_url("ws://peer/pair").unwrap();
+        let req = ClientRequest::new("peer", 80, "/pair", false);
         let client = Connection::client(&req, config.clone(), Box::new(SeededRandom::new(11)), Instant::ZERO).unwrap();
         let server = Connection::server(config, Instant::ZERO);
         let side = |conn| Side { conn, pipe: VecDeque::new(), events: Vec::new(), sent: Vec::new(), closed: false };

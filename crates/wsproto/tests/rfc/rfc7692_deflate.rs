@@ -34,7 +34,7 @@ fn server(backend: Backend) -> Connection {
 
 /// A client and a server joined in memory, both with `config`.
 fn pair(client_cfg: Config, server_cfg: Config) -> (Connection, Connection) {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let mut c = Connection::client(&req, client_cfg, Box::new(SeededRandom::new(3)), Instant::ZERO).unwrap();
     let mut s = Connection::server(server_cfg, Instant::ZERO);
     s.receive(&drain(&mut c));

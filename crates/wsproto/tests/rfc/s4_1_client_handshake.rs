@@ -20,8 +20,7 @@ fn ok_response(key: &str) -> String {
 
 #[test]
 fn the_request_is_exact_and_the_key_is_16_random_bytes() {
-    let req = ClientRequest::from_url("ws://example.com:9001/chat?x=1")
-        .unwrap()
+    let req = ClientRequest::new("example.com", 9001, "/chat?x=1", false)
         .subprotocol("chat")
         .origin("http://example.com")
         .header("Cookie", "a=b");
@@ -46,7 +45,7 @@ fn the_request_is_exact_and_the_key_is_16_random_bytes() {
 
 #[test]
 fn a_valid_response_opens_the_connection_and_following_bytes_are_frames() {
-    let req = ClientRequest::from_url("ws://h/").unwrap().subprotocol("chat").subprotocol("v2");
+    let req = ClientRequest::new("h", 80, "/", false).subprotocol("chat").subprotocol("v2");
     let (mut c, key) = client(&req);
     let mut bytes = format!("{ACCEPT_101}{}\r\nSec-WebSocket-Protocol: v2\r\n\r\n", accept_key(key.as_bytes())).into_bytes();
     bytes.extend_from_slice(&server_frame(0x81, b"Hello"));
@@ -62,7 +61,7 @@ fn a_valid_response_opens_the_connection_and_following_bytes_are_frames() {
 
 #[test]
 fn the_response_split_at_every_byte_gives_the_same_events() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (_, key) = client(&req);
     let mut bytes = ok_response(&key).into_bytes();
     bytes.extend_from_slice(&server_frame(0x82, &[1, 2, 3]));
@@ -80,7 +79,7 @@ fn the_response_split_at_every_byte_gives_the_same_events() {
 
 #[test]
 fn bad_responses_fail_the_handshake() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (_, key) = client(&req);
     let good = ok_response(&key);
     let cases = [
@@ -108,7 +107,7 @@ fn bad_responses_fail_the_handshake() {
 
 #[test]
 fn a_refusal_carries_status_headers_and_body() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (mut c, _) = client(&req);
     c.receive(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nnot for");
     assert!(events(&mut c).is_empty(), "waits for the rest of the body");
@@ -135,7 +134,7 @@ fn a_refusal_carries_status_headers_and_body() {
 
 #[test]
 fn the_handshake_times_out() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (mut c, _) = client(&req);
     assert_eq!(c.poll_timeout(), Some(Instant::from_secs(10)));
     c.handle_timeout(Instant::from_secs(9));
@@ -151,7 +150,7 @@ fn the_handshake_times_out() {
 
 #[test]
 fn end_of_file_during_the_handshake_is_reported() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (mut c, _) = client(&req);
     c.receive(b"HTTP/1.1 101 Switching");
     c.receive_eof();
@@ -161,7 +160,7 @@ fn end_of_file_during_the_handshake_is_reported() {
 
 #[test]
 fn an_oversized_response_head_is_refused() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (mut c, _) = client(&req);
     c.receive(b"HTTP/1.1 101 Switching Protocols\r\n");
     for _ in 0..2000 {
@@ -175,7 +174,7 @@ fn an_oversized_response_head_is_refused() {
 
 #[test]
 fn sending_before_the_handshake_completes_is_a_local_error() {
-    let req = ClientRequest::from_url("ws://h/").unwrap();
+    let req = ClientRequest::new("h", 80, "/", false);
     let (mut c, _) = client(&req);
     assert_eq!(c.send_text("early"), Err(LocalError::NotOpen));
     assert_eq!(c.ping(b""), Err(LocalError::NotOpen));

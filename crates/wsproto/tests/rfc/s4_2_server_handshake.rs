@@ -112,6 +112,15 @@ fn bad_requests_get_400() {
     }
 }
 
+/// A TLS ClientHello sent to a plain port (`wss://` to a `ws://` server) is refused at its first
+/// byte, so the client hears back at once rather than at the handshake timeout.
+#[test]
+fn bytes_that_cannot_start_a_request_get_400_at_once() {
+    let (out, err) = refusal(Config::default(), &[0x16, 0x03, 0x01, 0x02, 0x00]);
+    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+    assert_eq!(err, HandshakeError::BadRequest { status: 400, reason: "not an HTTP request" });
+}
+
 #[test]
 fn a_wrong_version_gets_426_naming_13() {
     let (out, err) = refusal(Config::default(), request("").replace("Version: 13", "Version: 8").as_bytes());

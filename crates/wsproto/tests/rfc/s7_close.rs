@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use core::time::Duration;
-use wsproto::{CloseCode, CloseFrame, Config, ConnectionError, ConnectionState, Event, Instant, LocalError, ProtocolError};
+use wsproto::{Bytes, CloseCode, CloseFrame, Config, ConnectionError, ConnectionState, Event, Instant, LocalError, ProtocolError, Role};
 
 #[test]
 fn every_valid_code_is_echoed_and_the_server_closes_at_once() {
@@ -61,10 +61,6 @@ fn a_locally_started_close_completes_when_the_peer_answers() {
     assert_eq!(s.state(), ConnectionState::Closing);
     assert_eq!(s.send_text("late"), Err(LocalError::Closing));
     assert_eq!(s.close(CloseCode::NORMAL, ""), Err(LocalError::Closing));
-    // Data that arrives after our close is dropped, not delivered.
-    s.receive(&client_frame(0x81, b"in flight"));
-    s.receive(&client_frame(0x02, b"frag"));
-    s.receive(&client_frame(0x80, b"ment"));
     s.receive(&client_frame(0x88, &close_payload(1001, "")));
     let evs = events(&mut s);
     assert_eq!(evs.len(), 2, "{evs:?}");
@@ -73,6 +69,41 @@ fn a_locally_started_close_completes_when_the_peer_answers() {
     assert!(c.clean);
     assert_eq!(c.sent, Some(CloseFrame::new(CloseCode::GOING_AWAY, "shutting down")));
     assert_eq!(s.output_len(), 0, "no second close frame");
+}
+
+/// The peer sent these before it saw our close frame: they are real messages (tungstenite's
+/// `test_receive_after_init_close` checks the same). Only the peer's close ends them.
+#[test]
+fn data_that_arrives_after_our_close_is_delivered_until_the_peers_close() {
+    for role in [Role::Server, Role::Client] {
+        let mut conn = if role == Role::Server { open_server(Config::default()) } else { open_client(Config::default()) };
+        // Frames as the peer sends them: masked from a client, plain from a server.
+        let frame = |b0: u8, payload: &[u8]| if role == Role::Server { client_frame(b0, payload) } else { server_frame(b0, payload) };
+        conn.close(CloseCode::NORMAL, "bye").unwrap();
+        drain(&mut conn);
+        conn.receive(&frame(0x81, b"in flight"));
+        conn.receive(&frame(0x02, b"frag"));
+        conn.receive(&frame(0x89, b"p")); // a ping between fragments: reported, not answered
+        conn.receive(&frame(0x80, b"ment"));
+        conn.receive(&frame(0x88, &close_payload(1000, "")));
+        conn.receive(&frame(0x81, b"after the peer's close"));
+        let evs = events(&mut conn);
+        assert_eq!(evs[0], Event::Text("in flight".into()), "{role:?}");
+        assert_eq!(evs[1], Event::Ping(Bytes::from_static(b"p")), "{role:?}");
+        assert_eq!(evs[2], Event::Binary(Bytes::from_static(b"fragment")), "{role:?}");
+        assert_eq!(evs[3], Event::CloseReceived(CloseFrame::new(CloseCode::NORMAL, "")), "{role:?}");
+        assert_eq!(conn.output_len(), 0, "{role:?}: no pong and no second close after ours");
+        if role == Role::Server {
+            assert!(closed(&evs).clean);
+            assert_eq!(evs.len(), 5, "{evs:?}");
+        } else {
+            // The client waits for the server to end the transport; nothing more is delivered.
+            assert_eq!(evs.len(), 4, "{evs:?}");
+            conn.receive_eof();
+            let evs = events(&mut conn);
+            assert!(closed(&evs).clean, "{evs:?}");
+        }
+    }
 }
 
 #[test]
