@@ -15,7 +15,7 @@ fn echo(url: &str) -> Result<(), Error> {
         match ws.read() {
             Ok(m @ (Message::Text(_) | Message::Binary(_))) => ws.send(m)?,
             Ok(_) => {}
-            Err(Error::AlreadyClosed) => return Ok(()),
+            Err(Error::ConnectionClosed) => return Ok(()),
             Err(e) => return Err(e),
         }
     }

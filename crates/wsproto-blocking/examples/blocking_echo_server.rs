@@ -24,7 +24,7 @@ fn main() -> std::io::Result<()> {
                         }
                     }
                     Ok(_) => {}
-                    Err(Error::AlreadyClosed) => return,
+                    Err(Error::ConnectionClosed) => return,
                     Err(e) => return eprintln!("{e}"),
                 }
             }

@@ -1,68 +1,37 @@
-//! wss:// with rustls.
+//! The rustls streams and the plain-or-TLS stream as [`Stream`]s.
 
 use crate::Stream;
-use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::io::{self, Write};
 use std::time::Duration;
-use wsproto_io::{Error, tls};
 
-/// A stream that is plain or TLS, as `connect` returns it.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum MaybeTlsStream<S: Read + Write> {
-    /// Plain TCP (`ws://`).
-    Plain(S),
-    /// TLS (`wss://`).
-    Rustls(Box<rustls::StreamOwned<rustls::ClientConnection, S>>),
-}
+/// A stream that is plain TCP or TLS over TCP (for `wss://`).
+pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<rustls::StreamOwned<rustls::ClientConnection, S>>>;
 
-impl<S: Read + Write> MaybeTlsStream<S> {
-    /// Starts TLS to `host` over `stream`, with `config` or (`None`) the webpki roots.
-    pub fn rustls(host: &str, stream: S, config: Option<Arc<rustls::ClientConfig>>) -> Result<MaybeTlsStream<S>, Error> {
-        let config = config.unwrap_or_else(|| tls::client_config(tls::webpki_roots()));
-        let conn = rustls::ClientConnection::new(config, tls::server_name(host)?).map_err(|e| Error::Tls(e.to_string()))?;
-        Ok(MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(conn, stream))))
-    }
-}
-
-impl<S: Read + Write> Read for MaybeTlsStream<S> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(s) => s.read(buf),
-            MaybeTlsStream::Rustls(s) => s.read(buf),
-        }
-    }
-}
-
-impl<S: Read + Write> Write for MaybeTlsStream<S> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            MaybeTlsStream::Plain(s) => s.write(buf),
-            MaybeTlsStream::Rustls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            MaybeTlsStream::Plain(s) => s.flush(),
-            MaybeTlsStream::Rustls(s) => s.flush(),
-        }
-    }
-}
-
-impl<S: Stream> Stream for MaybeTlsStream<S> {
+impl<S: Stream, T: Stream> Stream for wsproto_io::MaybeTlsStream<S, T> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
-            MaybeTlsStream::Plain(s) => s.set_read_timeout(timeout),
-            MaybeTlsStream::Rustls(s) => s.set_read_timeout(timeout),
+            wsproto_io::MaybeTlsStream::Plain(s) => s.set_read_timeout(timeout),
+            wsproto_io::MaybeTlsStream::Rustls(s) => s.set_read_timeout(timeout),
+            _ => Ok(()),
         }
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
-            MaybeTlsStream::Plain(s) => s.shutdown_write(),
-            MaybeTlsStream::Rustls(s) => s.shutdown_write(),
+            wsproto_io::MaybeTlsStream::Plain(s) => s.shutdown_write(),
+            wsproto_io::MaybeTlsStream::Rustls(s) => s.shutdown_write(),
+            _ => self.flush(),
         }
+    }
+}
+
+impl<S: Stream + ?Sized> Stream for Box<S> {
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_read_timeout(timeout)
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        (**self).shutdown_write()
     }
 }
 

@@ -1,15 +1,16 @@
 //! The driver: moves bytes between a transport and the core, and sleeps until its deadlines.
 //!
 //! It has no protocol logic and no timer logic of its own: every decision is the core's. Its
-//! whole job is the run loop from the core's documentation, written as poll functions.
+//! whole job is the run loop from the core's documentation, written as poll functions, which the
+//! async adapters await and the blocking adapter polls with transports that block.
 
 use crate::error::{Error, Result};
-use crate::message::{Converted, to_message};
 use crate::transport::{Runtime, Timer, Transport};
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
+use wsproto::handshake::{Accept, Reject, Request, Response};
 use wsproto::{Closed, Connection, Event, Instant, Message};
 
 /// The most output chunks handed to one vectored write.
@@ -126,6 +127,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             if !self.conn.wants_input() {
                 return Poll::Pending;
             }
+            self.io.set_read_deadline(self.timer_at);
             match ready!(self.io.poll_read_into(cx, &mut self.conn)) {
                 Ok(0) => {
                     self.eof = true;
@@ -161,16 +163,12 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
                     return Poll::Ready(Some(Err(e)));
                 }
             };
-            let message = match to_message(event) {
-                Converted::Message(m) => m,
-                Converted::Closed(closed) => {
-                    self.closing = Some(closed);
-                    continue;
-                }
+            match Message::try_from(event) {
+                Ok(message) => return Poll::Ready(Some(Ok(message))),
+                Err(Event::Closed(closed)) => self.closing = Some(*closed),
                 // Handshake events only happen before the stream exists.
-                Converted::Nothing => continue,
-            };
-            return Poll::Ready(Some(Ok(message)));
+                Err(_) => {}
+            }
         }
     }
 
@@ -180,14 +178,14 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             return None;
         }
         loop {
-            match to_message(self.conn.poll_event()?) {
-                Converted::Message(m) => return Some(Ok(m)),
-                Converted::Closed(closed) => {
+            match Message::try_from(self.conn.poll_event()?) {
+                Ok(message) => return Some(Ok(message)),
+                Err(Event::Closed(closed)) => {
                     // Finishing needs I/O: leave it to the next receive.
-                    self.closing = Some(closed);
+                    self.closing = Some(*closed);
                     return None;
                 }
-                Converted::Nothing => {}
+                Err(_) => {}
             }
         }
     }
@@ -209,14 +207,18 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
                     let _ = ready!(self.io.poll_shutdown(cx));
                     self.finish = if self.eof || self.peer_unresponsive() { Finish::Done } else { Finish::Drain(R::now() + LINGER) };
                 }
-                Finish::Drain(deadline) => match self.io.poll_discard(cx) {
-                    Poll::Ready(Ok(0) | Err(_)) => self.finish = Finish::Done,
-                    Poll::Ready(Ok(_)) => {}
-                    Poll::Pending => {
-                        ready!(self.arm(deadline).poll_fired(cx));
-                        self.finish = Finish::Done;
+                Finish::Drain(deadline) => {
+                    self.io.set_read_deadline(Some(deadline));
+                    let mut sink = [0u8; 4096];
+                    match self.io.poll_read(cx, &mut sink) {
+                        Poll::Ready(Ok(0) | Err(_)) => self.finish = Finish::Done,
+                        Poll::Ready(Ok(_)) => {}
+                        Poll::Pending => {
+                            ready!(self.arm(deadline).poll_fired(cx));
+                            self.finish = Finish::Done;
+                        }
                     }
-                },
+                }
                 Finish::Done => break,
             }
         }
@@ -236,16 +238,81 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         self.closing.as_ref().is_some_and(Closed::timed_out)
     }
 
-    /// Starts ending the connection after `closed`: the next [`poll_finish`](Self::poll_finish)
-    /// flushes, shuts down and reports it.
-    pub(crate) fn begin_finish(&mut self, closed: Closed) {
-        self.closing = Some(closed);
-    }
-
     /// Whether the stream has ended.
     pub(crate) fn is_terminated(&self) -> bool {
         self.finished
     }
+
+    // ---------------------------------------------------------------------------------------
+    // The opening handshake
+
+    /// Client: drives the opening handshake until the server's 101. A refusal or any other
+    /// failure ends the transport and is returned as the error.
+    pub(crate) fn poll_response(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<Response>>> {
+        loop {
+            if self.closing.is_some() {
+                return self.poll_failed_handshake(cx).map(Err);
+            }
+            match ready!(self.poll_event(cx))? {
+                Event::Connected(response) => return Poll::Ready(Ok(response)),
+                Event::Closed(closed) => self.closing = Some(*closed),
+                _ => {}
+            }
+        }
+    }
+
+    /// Server: reads the opening request. An invalid one is answered with the status the core
+    /// chose (400, 403, 426, 431), the transport is ended, and the failure is returned.
+    pub(crate) fn poll_request(&mut self, cx: &mut Context<'_>) -> Poll<Result<Box<Request>>> {
+        loop {
+            if self.closing.is_some() {
+                return self.poll_failed_handshake(cx).map(Err);
+            }
+            match ready!(self.poll_event(cx))? {
+                Event::Request(request) => return Poll::Ready(Ok(request)),
+                Event::Closed(closed) => self.closing = Some(*closed),
+                _ => {}
+            }
+        }
+    }
+
+    /// Server: accepts the request that [`poll_request`](Self::poll_request) returned. Then
+    /// write the 101 with [`poll_write_output`](Self::poll_write_output).
+    pub(crate) fn accept(&mut self, accept: Accept) -> Result<()> {
+        Ok(self.conn.accept(accept)?)
+    }
+
+    /// Server: refuses the request that [`poll_request`](Self::poll_request) returned. Then send
+    /// the response and end the transport with [`poll_rejected`](Self::poll_rejected).
+    pub(crate) fn reject(&mut self, reject: Reject) -> Result<()> {
+        self.conn.reject(reject)?;
+        match self.conn.poll_event() {
+            Some(Event::Closed(closed)) => self.closing = Some(*closed),
+            other => unreachable!("a rejection closes the connection, not {other:?}"),
+        }
+        Ok(())
+    }
+
+    /// Writes a rejection out and ends the transport.
+    pub(crate) fn poll_rejected(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        ready!(self.poll_finish(cx)).or_else(|e| match e {
+            Error::Handshake(wsproto::HandshakeError::RejectedByApplication(_)) => Ok(()),
+            e => Err(e),
+        })?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends whatever the core queued after a failed handshake (an HTTP error response), ends
+    /// the transport, and returns the handshake's error.
+    fn poll_failed_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        Poll::Ready(match ready!(self.poll_finish(cx)) {
+            Err(e) => e,
+            Ok(()) => Error::AlreadyClosed,
+        })
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Sending
 
     /// For `Sink::poll_ready`: waits until the output buffer is below its limit.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -268,12 +335,24 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
         Poll::Ready(Ok(ready!(self.poll_write_output(cx))?))
     }
 
-    /// For `Sink::poll_close`: sends a normal close frame (if none was sent) and flushes it. The
-    /// reply arrives through the stream side.
-    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if self.conn.is_open() {
-            self.conn.close(wsproto::CloseCode::NORMAL, "")?;
+    /// Queues a close frame with `frame` (1000 if `None`) unless one was sent already; an answer
+    /// to the peer's close when `auto_close` is off.
+    pub(crate) fn start_close(&mut self, frame: Option<wsproto::CloseFrame>) -> Result<()> {
+        if self.conn.close_sent().is_some() || self.conn.is_closed() {
+            return Ok(());
         }
+        let frame = frame.unwrap_or_else(|| wsproto::CloseFrame::new(wsproto::CloseCode::NORMAL, ""));
+        match self.conn.close(frame.code, frame.reason.as_str()) {
+            // The connection closed in the meantime, or is still connecting.
+            Ok(()) | Err(wsproto::LocalError::Closing) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// For `Sink::poll_close`: sends a normal close frame (if none was sent) and flushes it. The
+    /// peer's answer, and any message it sent before it, arrive through the stream side.
+    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.start_close(None)?;
         self.poll_flush(cx)
     }
 }

@@ -21,6 +21,9 @@ pub enum Error {
     CloseTimeout,
     /// The transport ended without a closing handshake (close code 1006).
     ResetWithoutClose,
+    /// The closing handshake completed and the transport is closed: the normal end. The
+    /// blocking adapter's `read` returns it once; the async streams end instead.
+    ConnectionClosed,
     /// The connection is closed, or closing: nothing more can be sent.
     AlreadyClosed,
     /// The call was not possible in this state (see the [`LocalError`]).
@@ -40,6 +43,7 @@ impl fmt::Display for Error {
             Error::KeepaliveTimeout => f.write_str("keepalive ping timed out"),
             Error::CloseTimeout => f.write_str("the peer did not answer the close frame in time"),
             Error::ResetWithoutClose => f.write_str("the connection ended without a closing handshake"),
+            Error::ConnectionClosed => f.write_str("the connection closed normally"),
             Error::AlreadyClosed => f.write_str("the connection is closed"),
             Error::Local(e) => e.fmt(f),
             Error::Url(e) => e.fmt(f),
@@ -119,7 +123,7 @@ impl From<Error> for io::Error {
             Error::Protocol(_) | Error::Handshake(_) => io::ErrorKind::InvalidData,
             Error::KeepaliveTimeout | Error::CloseTimeout => io::ErrorKind::TimedOut,
             Error::ResetWithoutClose => io::ErrorKind::UnexpectedEof,
-            Error::AlreadyClosed => io::ErrorKind::NotConnected,
+            Error::ConnectionClosed | Error::AlreadyClosed => io::ErrorKind::NotConnected,
             Error::Local(LocalError::WriteBufferFull { .. }) => io::ErrorKind::WouldBlock,
             Error::Local(_) | Error::Url(_) | Error::Tls(_) => io::ErrorKind::InvalidInput,
         };

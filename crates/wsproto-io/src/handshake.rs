@@ -1,18 +1,19 @@
 //! The opening handshake over a transport, for either role.
 
 use crate::driver::Driver;
-use crate::error::{Error, Result};
-use crate::stream::{WebSocketStream, from_driver};
+use crate::error::Result;
+use crate::stream::WebSocketStream;
 use crate::transport::{Runtime, Transport};
+use std::fmt;
 use std::future::poll_fn;
 use wsproto::handshake::{Accept, Reject, Request};
-use wsproto::{ClientRequest, Config, Connection, Event, OsRandom};
+use wsproto::{ClientRequest, Config, Connection, OsRandom};
 
 /// Performs the client's opening handshake on a connected transport.
 ///
 /// Returns the stream and the server's 101 response. A refusal is
-/// [`Error::Handshake`]`(`[`HandshakeError::Rejected`](wsproto::HandshakeError::Rejected)`)`, with
-/// the status, headers and body. The configured handshake timeout applies.
+/// [`Error::Handshake`](crate::Error::Handshake)`(`[`HandshakeError::Rejected`](wsproto::HandshakeError::Rejected)`)`,
+/// with the status, headers and body. The configured handshake timeout applies.
 pub async fn client<S: Transport, R: Runtime>(
     io: S,
     request: &ClientRequest,
@@ -20,13 +21,8 @@ pub async fn client<S: Transport, R: Runtime>(
 ) -> Result<(WebSocketStream<S, R>, http::Response<()>)> {
     let conn = Connection::client(request, config, Box::new(OsRandom::new()), R::now())?;
     let mut driver = Driver::<S, R>::new(io, conn);
-    loop {
-        match poll_fn(|cx| driver.poll_event(cx)).await? {
-            Event::Connected(response) => return Ok((from_driver(driver), response.to_http())),
-            Event::Closed(closed) => return Err(fail(driver, *closed).await),
-            _ => {}
-        }
-    }
+    let response = poll_fn(|cx| driver.poll_response(cx)).await?;
+    Ok((WebSocketStream::from_driver(driver), response.to_http()))
 }
 
 /// Performs the server's opening handshake on an accepted transport.
@@ -34,53 +30,75 @@ pub async fn client<S: Transport, R: Runtime>(
 /// `callback` sees the request and answers with an [`Accept`] (choosing a subprotocol, adding
 /// headers) or a [`Reject`] (its own status, headers and body). Requests that are not valid
 /// upgrades are refused with the right status (400, 403, 426, 431) before the callback runs. The
-/// configured handshake timeout applies.
-pub async fn server<S, R, F>(io: S, config: Config, callback: F) -> Result<WebSocketStream<S, R>>
+/// configured handshake timeout applies. To decide asynchronously, use [`read_request`].
+pub async fn server<S, R, F>(io: S, buffered: &[u8], config: Config, callback: F) -> Result<WebSocketStream<S, R>>
 where
     S: Transport,
     R: Runtime,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    server_buffered(io, &[], config, callback).await
-}
-
-/// Like [`server`], for a server that already read the start of the request from the transport
-/// (to route plain HTTP and WebSocket on one port, say): `buffered` is handed to the connection
-/// before anything more is read.
-pub async fn server_buffered<S, R, F>(io: S, buffered: &[u8], config: Config, callback: F) -> Result<WebSocketStream<S, R>>
-where
-    S: Transport,
-    R: Runtime,
-    F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
-{
-    let mut conn = Connection::server(config, R::now());
-    conn.receive(buffered);
-    let mut driver = Driver::<S, R>::new(io, conn);
-    let mut callback = Some(callback);
-    loop {
-        match poll_fn(|cx| driver.poll_event(cx)).await? {
-            Event::Request(request) => match callback.take().map(|f| f(&request)) {
-                Some(Ok(accept)) => {
-                    driver.conn.accept(accept)?;
-                    poll_fn(|cx| driver.poll_write_output(cx)).await?;
-                    return Ok(from_driver(driver));
-                }
-                // The refusal is queued; the core reports `Closed` next.
-                Some(Err(reject)) => driver.conn.reject(reject)?,
-                None => {}
-            },
-            Event::Closed(closed) => return Err(fail(driver, *closed).await),
-            _ => {}
+    let pending = read_request::<S, R>(io, buffered, config).await?;
+    match callback(pending.request()) {
+        Ok(accept) => pending.accept(accept).await,
+        Err(reject) => {
+            let status = reject.status();
+            pending.reject(reject).await?;
+            Err(wsproto::HandshakeError::RejectedByApplication(status).into())
         }
     }
 }
 
-/// Sends whatever the core queued (an HTTP error response), ends the transport, and returns the
-/// handshake's error.
-async fn fail<S: Transport, R: Runtime>(mut driver: Driver<S, R>, closed: wsproto::Closed) -> Error {
-    driver.begin_finish(closed);
-    match poll_fn(|cx| driver.poll_finish(cx)).await {
-        Err(e) => e,
-        Ok(()) => Error::AlreadyClosed,
+/// Reads the client's opening request, for a server that decides asynchronously (a token looked
+/// up in a database, say) whether to accept it.
+///
+/// `buffered` holds bytes already read from the transport (by a server that routes plain HTTP
+/// and WebSocket on one port); they are handed to the connection first. Requests that are not
+/// valid upgrades are refused with the right status (400, 403, 426, 431) and returned as the
+/// error. The configured handshake timeout bounds the reading, not the decision.
+pub async fn read_request<S: Transport, R: Runtime>(io: S, buffered: &[u8], config: Config) -> Result<PendingUpgrade<S, R>> {
+    let mut conn = Connection::server(config, R::now());
+    conn.receive(buffered);
+    let mut driver = Driver::<S, R>::new(io, conn);
+    let request = poll_fn(|cx| driver.poll_request(cx)).await?;
+    Ok(PendingUpgrade { driver, request })
+}
+
+/// A valid opening request, waiting for the server's answer: [`accept`](PendingUpgrade::accept)
+/// or [`reject`](PendingUpgrade::reject) it.
+///
+/// Dropping it drops the connection without an answer.
+pub struct PendingUpgrade<S, R: Runtime> {
+    driver: Driver<S, R>,
+    request: Box<Request>,
+}
+
+impl<S: Transport, R: Runtime> PendingUpgrade<S, R> {
+    /// The request: path, headers, origin, offered subprotocols and extensions.
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// Accepts: writes the 101 response (with the subprotocol and headers of `accept`, and
+    /// permessage-deflate if the configuration and the client agree) and returns the stream.
+    ///
+    /// Not cancel safe: dropping the future drops the connection.
+    pub async fn accept(mut self, accept: Accept) -> Result<WebSocketStream<S, R>> {
+        self.driver.accept(accept)?;
+        poll_fn(|cx| self.driver.poll_write_output(cx)).await?;
+        Ok(WebSocketStream::from_driver(self.driver))
+    }
+
+    /// Rejects with the application's status, headers and body, and ends the transport.
+    ///
+    /// Not cancel safe: dropping the future drops the connection.
+    pub async fn reject(mut self, reject: Reject) -> Result<()> {
+        self.driver.reject(reject)?;
+        poll_fn(|cx| self.driver.poll_rejected(cx)).await
+    }
+}
+
+impl<S: Transport, R: Runtime> fmt::Debug for PendingUpgrade<S, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingUpgrade").field("request", &self.request).finish_non_exhaustive()
     }
 }

@@ -1,19 +1,23 @@
 //! The I/O driver that wsproto's runtime adapters share.
 //!
-//! `wsproto-tokio` and `wsproto-smol` are thin: each implements [`Transport`] and [`Runtime`] for
-//! its runtime and adds `connect`/`accept` and TLS. Everything else they have in common lives
-//! here, once: the async [`WebSocketStream`] (`Stream` + `Sink`), its [`split`](WebSocketStream::split)
-//! halves, the opening handshake over a transport, and the [`Error`] type. The blocking adapter
-//! shares the error type. None of it holds protocol or timer logic: that is the core's.
+//! `wsproto-tokio`, `wsproto-smol` and `wsproto-blocking` are thin: each implements
+//! [`Transport`], [`Runtime`] and [`Connector`] for its runtime and re-exports what is here. The
+//! rest lives here, once: the [`WebSocketStream`] (`Stream` + `Sink`) and its
+//! [`split`](WebSocketStream::split) halves, the opening handshake over a transport (with a
+//! two-step [`read_request`](handshake::read_request) for servers that decide asynchronously),
+//! [`connect`](connect::connect), and the [`Error`] type. The blocking adapter polls the same
+//! driver over transports that block. None of it holds protocol or timer logic: that is the
+//! core's.
 //!
 //! Application code normally uses an adapter crate rather than this one.
 
 #![deny(missing_docs)]
 
+pub mod connect;
 mod driver;
 mod error;
 pub mod handshake;
-pub mod message;
+mod maybe_tls;
 mod request;
 mod setup;
 mod split;
@@ -22,8 +26,11 @@ mod stream;
 pub mod tls;
 mod transport;
 
+pub use connect::Connector;
 pub use driver::LINGER;
 pub use error::{Error, Result};
+pub use handshake::PendingUpgrade;
+pub use maybe_tls::MaybeTlsStream;
 pub use request::IntoClientRequest;
 pub use setup::{default_config, upgraded_connection, within_handshake_timeout};
 pub use split::{ReadHalf, ReuniteError, WriteHalf};

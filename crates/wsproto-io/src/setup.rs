@@ -25,16 +25,16 @@ pub fn upgraded_connection(role: Role, config: Config, extension: Option<Box<dyn
 
 /// Runs `step` of the opening (a TCP connect, say) within `timeout`, on runtime `R`'s clock:
 /// past it, the error is [`HandshakeError::Timeout`]. `None` waits as long as it takes.
-pub async fn within_handshake_timeout<R: Runtime, T>(
+pub async fn within_handshake_timeout<R: Runtime, T, E: Into<Error>>(
     timeout: Option<Duration>,
-    step: impl Future<Output = std::io::Result<T>>,
+    step: impl Future<Output = std::result::Result<T, E>>,
 ) -> Result<T> {
-    let Some(timeout) = timeout else { return Ok(step.await?) };
+    let Some(timeout) = timeout else { return step.await.map_err(Into::into) };
     let mut step = pin!(step);
     let mut timer = R::timer(R::now().saturating_add(timeout));
     poll_fn(|cx| {
         if let Poll::Ready(r) = step.as_mut().poll(cx) {
-            return Poll::Ready(r.map_err(Error::from));
+            return Poll::Ready(r.map_err(Into::into));
         }
         timer.poll_fired(cx).map(|()| Err(Error::Handshake(HandshakeError::Timeout)))
     })

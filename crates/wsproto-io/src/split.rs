@@ -1,4 +1,4 @@
-//! Reading and writing halves for two tasks.
+//! Writing and reading halves for two tasks.
 //!
 //! Both halves drive the one connection, behind a mutex that is held only for the length of one
 //! poll (never across an `await`): a few hundred nanoseconds around a system call, so the halves
@@ -21,7 +21,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
-use wsproto::{CloseCode, CloseFrame, Message};
+use wsproto::{CloseFrame, Message};
 
 struct Shared<S, R: Runtime> {
     driver: Mutex<Driver<S, R>>,
@@ -66,6 +66,20 @@ fn remember(slot: &Mutex<Option<Waker>>, waker: &Waker) {
     }
 }
 
+impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
+    /// Splits into a writing half (a [`Sink`]) and a reading half (a [`Stream`]) that can live on
+    /// two tasks: the same order as `StreamExt::split`, so code written for tokio-tungstenite
+    /// gets the halves it expects.
+    ///
+    /// The reading half still answers pings and close frames on its own, so a task that only
+    /// reads keeps the connection healthy. The halves share the connection behind a mutex that
+    /// is held only while one poll runs, never across an `await`.
+    pub fn split(self) -> (WriteHalf<S, R>, ReadHalf<S, R>) {
+        let shared = Arc::new(Shared { driver: Mutex::new(self.into_driver()), reader: Mutex::new(None), writer: Mutex::new(None) });
+        (WriteHalf { shared: shared.clone() }, ReadHalf { shared })
+    }
+}
+
 /// The halves given to [`ReadHalf::reunite`] came from different splits; here they are back.
 pub struct ReuniteError<S, R: Runtime>(pub ReadHalf<S, R>, pub WriteHalf<S, R>);
 
@@ -87,11 +101,6 @@ pub struct WriteHalf<S, R: Runtime> {
     shared: Arc<Shared<S, R>>,
 }
 
-pub(crate) fn split<S: Transport, R: Runtime>(driver: Driver<S, R>) -> (ReadHalf<S, R>, WriteHalf<S, R>) {
-    let shared = Arc::new(Shared { driver: Mutex::new(driver), reader: Mutex::new(None), writer: Mutex::new(None) });
-    (ReadHalf { shared: shared.clone() }, WriteHalf { shared })
-}
-
 impl<S: Transport, R: Runtime> ReadHalf<S, R> {
     /// Receives the next message; `None` once the connection has closed cleanly. Cancel safe.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
@@ -111,28 +120,32 @@ impl<S: Transport, R: Runtime> ReadHalf<S, R> {
         drop(other);
         let shared = Arc::into_inner(self.shared).expect("both halves were given");
         let driver = shared.driver.into_inner().unwrap_or_else(|p| p.into_inner());
-        Ok(crate::stream::from_driver(driver))
+        Ok(WebSocketStream::from_driver(driver))
     }
 }
 
 impl<S: Transport, R: Runtime> WriteHalf<S, R> {
     /// Sends a message and flushes it. See [`WebSocketStream`] for cancel safety.
     pub async fn send(&mut self, message: Message) -> Result<()> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a message without flushing it, waiting only while the output buffer is full.
+    pub async fn feed(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.poll_ready_inner(cx)).await?;
-        self.shared.lock().start_send(message)?;
+        self.shared.lock().start_send(message)
+    }
+
+    /// Writes out everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 
-    /// Sends a close frame (1000 if `frame` is `None`) and flushes it. The reading half sees the
-    /// peer's answer and then ends.
+    /// Sends a close frame (1000 if `frame` is `None`) and flushes it. The reading half yields
+    /// what the peer sent before it saw our close, then its close frame, and then ends.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        {
-            let mut d = self.shared.lock();
-            let frame = frame.unwrap_or_else(|| CloseFrame::new(CloseCode::NORMAL, ""));
-            if d.conn.is_open() {
-                d.conn.close(frame.code, frame.reason.as_str())?;
-            }
-        }
+        self.shared.lock().start_close(frame)?;
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 

@@ -2,7 +2,6 @@
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
-use crate::split::{self, ReadHalf, WriteHalf};
 use crate::transport::{Runtime, Transport};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
@@ -11,7 +10,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use wsproto::{CloseCode, CloseFrame, Connection, Message, Role};
+use wsproto::{CloseFrame, Connection, Message, Role};
 
 /// A WebSocket connection over a transport, once the opening handshake is done.
 ///
@@ -23,15 +22,33 @@ use wsproto::{CloseCode, CloseFrame, Connection, Message, Role};
 /// - [`recv`](WebSocketStream::recv), [`send`](WebSocketStream::send) and
 ///   [`close`](WebSocketStream::close) do the same without extension traits.
 ///
+/// # Closing
+///
+/// [`close`](WebSocketStream::close) (and `Sink::close`) sends a close frame and flushes it; it
+/// does not wait for the peer. The stream goes on yielding what the peer sent before it saw our
+/// close, then the peer's close frame as [`Message::Close`], and then ends. To close and wait,
+/// call `close` and then read until the stream ends:
+///
+/// ```no_run
+/// # async fn run<S: wsproto_io::Transport, R: wsproto_io::Runtime>(ws: &mut wsproto_io::WebSocketStream<S, R>) -> wsproto_io::Result<()> {
+/// ws.close(None).await?;
+/// while let Some(message) = ws.recv().await {
+///     println!("arrived before the peer's close: {:?}", message?);
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// The wait is bounded by the configured close timeout.
+///
 /// # Cancel safety
 ///
 /// - [`recv`](WebSocketStream::recv) (and `StreamExt::next`) is cancel safe: a message is only
 ///   taken out of the connection when it is returned.
-/// - [`send`](WebSocketStream::send) queues the message in one step and then flushes. If it is
-///   cancelled, the message was either not queued at all or queued whole; a queued message goes
-///   out with the next send, flush or receive.
-/// - [`close`](WebSocketStream::close) can be cancelled; the close frame, once queued, still goes
-///   out, and calling it again picks up where it stopped.
+/// - [`feed`](WebSocketStream::feed) and [`send`](WebSocketStream::send) queue the message in one
+///   step. If they are cancelled, the message was either not queued at all or queued whole; a
+///   queued message goes out with the next send, flush or receive.
+/// - [`flush`](WebSocketStream::flush) and [`close`](WebSocketStream::close) are cancel safe: what
+///   they queued stays queued, and calling them again picks up where they stopped.
 pub struct WebSocketStream<S, R: Runtime> {
     driver: Driver<S, R>,
 }
@@ -78,34 +95,20 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
         self.flush().await
     }
 
-    /// Closes the connection: sends a close frame (1000 if `frame` is `None`), waits for the
-    /// peer's answer while discarding incoming messages, and ends the transport. Bounded by the
-    /// configured close timeout.
-    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        if self.driver.conn.is_open() || self.driver.conn.state() == wsproto::ConnectionState::Closing {
-            let frame = frame.unwrap_or_else(|| CloseFrame::new(CloseCode::NORMAL, ""));
-            // Already sent (or the peer's close already answered) is not an error here.
-            match self.driver.conn.close(frame.code, frame.reason.as_str()) {
-                Ok(()) | Err(wsproto::LocalError::Closing) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        loop {
-            match self.recv().await {
-                None => return Ok(()),
-                Some(Err(e)) => return Err(e),
-                Some(Ok(_)) => {}
-            }
-        }
+    /// Queues a close frame (1000 if `frame` is `None`) without writing it, unless one was sent
+    /// already; [`close`](Self::close) also flushes.
+    pub fn queue_close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        self.driver.start_close(frame)
     }
 
-    /// Splits into a reading half and a writing half that can live on two tasks.
+    /// Sends a close frame (1000 if `frame` is `None`) and flushes it, as tokio-tungstenite's
+    /// `close` does. Messages the peer sent before it saw our close still arrive through
+    /// [`recv`](Self::recv), which ends after the peer's answer; see [Closing](Self#closing).
     ///
-    /// The reading half still answers pings and close frames on its own, so a task that only
-    /// reads keeps the connection healthy. The halves share the connection behind a mutex that
-    /// is held only while one poll runs, never across an `await`.
-    pub fn split(self) -> (ReadHalf<S, R>, WriteHalf<S, R>) {
-        split::split(self.driver)
+    /// Calling it again, or after the peer's close was answered, only flushes.
+    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+        self.queue_close(frame)?;
+        self.flush().await
     }
 
     /// Which end of the connection this is.
@@ -137,10 +140,14 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
     pub fn get_mut(&mut self) -> &mut S::Inner {
         self.driver.io.get_mut()
     }
-}
 
-pub(crate) fn from_driver<S: Transport, R: Runtime>(driver: Driver<S, R>) -> WebSocketStream<S, R> {
-    WebSocketStream { driver }
+    pub(crate) fn from_driver(driver: Driver<S, R>) -> Self {
+        WebSocketStream { driver }
+    }
+
+    pub(crate) fn into_driver(self) -> Driver<S, R> {
+        self.driver
+    }
 }
 
 impl<S: Transport, R: Runtime> Stream for WebSocketStream<S, R> {

@@ -29,3 +29,56 @@ pub fn client_config(roots: rustls::RootCertStore) -> Arc<rustls::ClientConfig> 
 pub fn server_name(host: &str) -> Result<ServerName<'static>> {
     ServerName::try_from(host.to_owned()).map_err(|e| Error::Tls(format!("server name {host:?}: {e}")))
 }
+
+/// A client's TLS settings for `wss://`: which roots to trust, client certificates, ALPN. Cheap
+/// to clone; every adapter takes the same type.
+#[derive(Clone)]
+pub struct TlsConnector(Arc<rustls::ClientConfig>);
+
+impl std::fmt::Debug for TlsConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConnector").finish_non_exhaustive()
+    }
+}
+
+impl TlsConnector {
+    /// Trusts the Mozilla roots bundled by `webpki-roots`.
+    pub fn webpki_roots() -> TlsConnector {
+        TlsConnector::from_roots(webpki_roots())
+    }
+
+    /// Trusts exactly `roots`.
+    pub fn from_roots(roots: rustls::RootCertStore) -> TlsConnector {
+        TlsConnector(client_config(roots))
+    }
+
+    /// Uses a rustls client configuration as it is.
+    pub fn from_config(config: Arc<rustls::ClientConfig>) -> TlsConnector {
+        TlsConnector(config)
+    }
+
+    /// The rustls configuration.
+    pub fn config(&self) -> &Arc<rustls::ClientConfig> {
+        &self.0
+    }
+}
+
+impl From<Arc<rustls::ClientConfig>> for TlsConnector {
+    fn from(config: Arc<rustls::ClientConfig>) -> TlsConnector {
+        TlsConnector(config)
+    }
+}
+
+/// A failed TLS handshake with `address`, with the likely cause: a server that speaks plain
+/// WebSocket, or a certificate the roots do not vouch for.
+pub fn handshake_error(address: &str, e: std::io::Error) -> Error {
+    let text = e.to_string();
+    let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
+        "; the server's certificate is not trusted (give its CA's roots)"
+    } else if text.contains("eof") || text.contains("corrupt") || text.contains("InvalidContentType") {
+        "; is the server serving plain ws:// rather than wss://?"
+    } else {
+        ""
+    };
+    Error::Tls(format!("TLS handshake with {address} failed: {text}{hint}"))
+}

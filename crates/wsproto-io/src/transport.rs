@@ -1,13 +1,18 @@
 //! The two seams between the shared driver and a runtime: a transport and a clock with timers.
 //!
-//! An adapter implements these for its runtime's I/O traits (tokio's, futures-io's) and nothing
-//! else; the driver does the rest once.
+//! An adapter implements these for its runtime's I/O traits (tokio's, futures-io's, std's) and
+//! nothing else; the driver does the rest once.
 
 use std::io::{self, IoSlice};
 use std::task::{Context, Poll};
 use wsproto::{Connection, Instant};
 
 /// A byte stream, as the driver needs it.
+///
+/// A blocking transport (std I/O) blocks inside these methods and returns `Poll::Pending` only
+/// when a read timed out at the deadline given by [`set_read_deadline`](Transport::set_read_deadline)
+/// or a non-blocking stream would block; the blocking adapter then polls again or reports
+/// `WouldBlock`.
 pub trait Transport: Unpin {
     /// The stream the adapter wraps (a `TcpStream`, a TLS stream, ...).
     type Inner;
@@ -19,9 +24,8 @@ pub trait Transport: Unpin {
     /// should not keep a read buffer of its own between reads: memory per idle connection matters.
     fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>>;
 
-    /// Reads and discards some bytes; returns how many, 0 at end of file. Used after the
-    /// connection has closed, to drain the socket before dropping it.
-    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>>;
+    /// Reads some bytes into `buf`; returns how many, 0 at end of file.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
 
     /// Writes from `bufs`, as `AsyncWrite::poll_write_vectored` does.
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>>;
@@ -32,11 +36,24 @@ pub trait Transport: Unpin {
     /// Shuts the write side down (for TCP, sends FIN).
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
+    /// The time by which the next read must return, so that a deadline is not missed. Async
+    /// transports ignore it (the driver's timer wakes the task); a blocking transport sets its
+    /// read timeout from it.
+    #[inline]
+    fn set_read_deadline(&mut self, deadline: Option<Instant>) {
+        let _ = deadline;
+    }
+
     /// The wrapped stream.
     fn get_ref(&self) -> &Self::Inner;
 
     /// The wrapped stream, mutably.
     fn get_mut(&mut self) -> &mut Self::Inner;
+
+    /// Gives the wrapped stream back.
+    fn into_inner(self) -> Self::Inner
+    where
+        Self: Sized;
 }
 
 /// A runtime's clock and timers.

@@ -1,12 +1,15 @@
-//! The futures-io side of the driver's two seams: the transport and the clock.
+//! The futures-io side of the driver's seams: the transport, the clock, and `connect`'s TCP and
+//! TLS.
 
+use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 use std::future::Future;
 use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use wsproto_io::wsproto::{Connection, Instant};
-use wsproto_io::{Runtime, Timer, Transport};
+use wsproto_io::{Connector, Runtime, Timer, Transport};
 
 /// Reads of up to this many bytes go through a buffer on the stack, so that an idle connection
 /// holds no read buffer. futures-io wants initialized memory, so this one is zeroed per read;
@@ -33,16 +36,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
     fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
         let want = conn.read_hint();
         if want > STACK_READ {
-            let buf = conn.input_buffer();
-            let start = buf.len();
-            buf.resize(start + want.min(MAX_DIRECT_READ), 0);
-            let result = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
-            let n = match &result {
-                Poll::Ready(Ok(n)) => *n,
-                _ => 0,
-            };
-            buf.truncate(start + n);
-            return result;
+            let stream = Pin::new(&mut self.0);
+            let mut pending = false;
+            let result = conn.input_buffer().read_with(want.min(MAX_DIRECT_READ), |room| match stream.poll_read(cx, room) {
+                Poll::Ready(r) => r,
+                Poll::Pending => {
+                    pending = true;
+                    Ok(0)
+                }
+            });
+            return if pending { Poll::Pending } else { Poll::Ready(result) };
         }
         let mut stack = [0u8; STACK_READ];
         let n = ready!(Pin::new(&mut self.0).poll_read(cx, &mut stack))?;
@@ -50,9 +53,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
         Poll::Ready(Ok(n))
     }
 
-    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut stack = [0u8; 4096];
-        Pin::new(&mut self.0).poll_read(cx, &mut stack)
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 
     fn poll_write_vectored(&mut self, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
@@ -74,9 +76,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
     fn get_mut(&mut self) -> &mut S {
         &mut self.0
     }
+
+    fn into_inner(self) -> S {
+        self.0
+    }
 }
 
-/// async-io's clock and timers (smol's reactor).
+/// async-io's clock, timers and networking (smol's reactor).
 #[derive(Debug)]
 pub struct Smol;
 
@@ -103,5 +109,39 @@ impl Timer for SmolTimer {
 
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl Connector for Smol {
+    type Stream = crate::ClientStream;
+    type Io = SmolIo<crate::ClientStream>;
+
+    fn io(stream: crate::ClientStream) -> Self::Io {
+        SmolIo::new(stream)
+    }
+
+    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        async_net::resolve((host, port)).await
+    }
+
+    async fn tcp(addr: SocketAddr, _deadline: Option<Instant>) -> io::Result<crate::ClientStream> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        #[cfg(feature = "rustls")]
+        return Ok(crate::MaybeTlsStream::Plain(tcp));
+        #[cfg(not(feature = "rustls"))]
+        Ok(tcp)
+    }
+
+    #[cfg(feature = "rustls")]
+    async fn tls(
+        stream: crate::ClientStream,
+        name: futures_rustls::rustls::pki_types::ServerName<'static>,
+        tls: &wsproto_io::tls::TlsConnector,
+        _deadline: Option<Instant>,
+    ) -> io::Result<crate::ClientStream> {
+        let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
+        let connector = futures_rustls::TlsConnector::from(tls.config().clone());
+        Ok(crate::MaybeTlsStream::Rustls(Box::new(connector.connect(name, tcp).await?)))
     }
 }

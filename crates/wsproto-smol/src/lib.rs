@@ -3,7 +3,7 @@
 //!
 //! The API is the same as `wsproto-tokio`'s: a [`WebSocketStream`] that is a
 //! `Stream<Item = Result<Message>>` and a `Sink<Message>`, with `recv`, `send`, `close` and
-//! `split`, and [`connect`], [`accept`] and friends.
+//! `split`, and [`connect`], [`accept`], [`read_request`] and friends.
 //!
 //! ```no_run
 //! use futures_util::{SinkExt, StreamExt};
@@ -21,22 +21,25 @@
 //!
 //! # Cancel safety
 //!
-//! As in `wsproto-tokio`: `recv`/`next` are cancel safe; `send` queues a message whole or not at
-//! all; `close` can be cancelled and called again; the handshake functions are not cancel safe.
+//! As in `wsproto-tokio`: `recv`/`next` are cancel safe; `send` and `feed` queue a message whole
+//! or not at all; `flush` and `close` can be cancelled and called again; the handshake functions
+//! are not cancel safe.
+//!
+//! # Closing
+//!
+//! `close` sends a close frame and flushes it; the stream then yields what the peer sent before
+//! it saw our close, then its close frame, and ends.
 
 #![deny(missing_docs)]
 
 mod io;
-#[cfg(feature = "rustls")]
-mod tls;
 
 use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
-use std::time::Duration;
 
 pub use io::{Smol, SmolIo};
 #[cfg(feature = "rustls")]
-pub use tls::{MaybeTlsStream, TlsConnector};
+pub use wsproto_io::tls::TlsConnector;
 pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
@@ -45,10 +48,16 @@ pub use wsproto_io::{default_config, http, wsproto};
 
 /// A WebSocket over a futures-io stream.
 pub type WebSocketStream<S> = wsproto_io::WebSocketStream<SmolIo<S>, Smol>;
-/// The reading half of a [split](wsproto_io::WebSocketStream::split) stream.
-pub type ReadHalf<S> = wsproto_io::ReadHalf<SmolIo<S>, Smol>;
-/// The writing half of a [split](wsproto_io::WebSocketStream::split) stream.
+/// The writing half of a [split](wsproto_io::WebSocketStream::split) stream: a `Sink`.
 pub type WriteHalf<S> = wsproto_io::WriteHalf<SmolIo<S>, Smol>;
+/// The reading half of a [split](wsproto_io::WebSocketStream::split) stream: a `Stream`.
+pub type ReadHalf<S> = wsproto_io::ReadHalf<SmolIo<S>, Smol>;
+/// An opening request waiting for the server's answer: see [`read_request`].
+pub type PendingUpgrade<S> = wsproto_io::PendingUpgrade<SmolIo<S>, Smol>;
+
+/// A stream that is plain TCP or TLS over TCP (for `wss://`).
+#[cfg(feature = "rustls")]
+pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<futures_rustls::client::TlsStream<S>>>;
 
 /// The stream type that [`connect`] returns: TCP, or TLS over TCP for `wss://`.
 #[cfg(feature = "rustls")]
@@ -57,7 +66,11 @@ pub type ClientStream = MaybeTlsStream<TcpStream>;
 #[cfg(not(feature = "rustls"))]
 pub type ClientStream = TcpStream;
 
-/// Connects to a `ws://` or `wss://` URL (or an `http::Request`) with [`default_config`].
+/// Connects to a `ws://` or `wss://` URL (or an `http::Request` with headers of your own) with
+/// [`default_config`].
+///
+/// Returns the stream and the server's 101 response. A host name is tried on every address it
+/// resolves to.
 pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     connect_with(request, default_config()).await
 }
@@ -65,21 +78,17 @@ pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream
 /// Connects with a configuration of your own. `wss://` trusts the webpki roots; use
 /// [`connect_with_tls`] to trust others.
 pub async fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
-    #[cfg(feature = "rustls")]
-    return connect_with_tls(request, config, None).await;
-    #[cfg(not(feature = "rustls"))]
-    {
-        let request = request.into_client_request()?;
-        if request.is_secure() {
-            return Err(Error::Tls("wss:// needs the `rustls` feature".into()));
-        }
-        let tcp = connect_tcp(&request, config.handshake_timeout).await?;
-        client_async(&request, tcp, config).await
-    }
+    let request = request.into_client_request()?;
+    wsproto_io::connect::connect::<Smol>(
+        &request,
+        config,
+        #[cfg(feature = "rustls")]
+        None,
+    )
+    .await
 }
 
-/// Connects with a configuration and, for `wss://`, a TLS connector of your own (`None`: webpki
-/// roots).
+/// Connects with a configuration and, for `wss://`, TLS settings of your own.
 #[cfg(feature = "rustls")]
 pub async fn connect_with_tls(
     request: impl IntoClientRequest,
@@ -87,21 +96,7 @@ pub async fn connect_with_tls(
     tls: Option<TlsConnector>,
 ) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    let tcp = connect_tcp(&request, config.handshake_timeout).await?;
-    let stream = if request.is_secure() {
-        let connector = tls.unwrap_or_else(TlsConnector::webpki_roots);
-        MaybeTlsStream::Rustls(Box::new(connector.connect(request.host(), tcp).await?))
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
-    client_async(&request, stream, config).await
-}
-
-async fn connect_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
-    let tcp = wsproto_io::within_handshake_timeout::<Smol, _>(timeout, TcpStream::connect((request.host(), request.port()))).await?;
-    // Frames are written whole, so Nagle's algorithm only adds latency.
-    tcp.set_nodelay(true)?;
-    Ok(tcp)
+    wsproto_io::connect::connect::<Smol>(&request, config, tls.as_ref()).await
 }
 
 /// Performs the client handshake over a stream you connected yourself.
@@ -122,14 +117,31 @@ where
     accept_with(stream, default_config(), |_| Ok(Accept::new())).await
 }
 
-/// Accepts with a configuration and a callback that accepts the request (choosing a subprotocol,
-/// adding headers) or rejects it with its own status, headers and body.
+/// Accepts with a configuration and a callback that sees the request (path, headers, origin,
+/// offered subprotocols) and accepts it, choosing a subprotocol and adding headers, or rejects it
+/// with its own status, headers and body. To decide asynchronously, use [`read_request`].
+///
+/// ```no_run
+/// use wsproto_smol::{Accept, Reject, accept_with, default_config};
+/// # async fn run(tcp: async_net::TcpStream) -> Result<(), wsproto_smol::Error> {
+/// let ws = accept_with(tcp, default_config(), |req| {
+///     if req.path() != "/chat" {
+///         return Err(Reject::new(404).body("no such endpoint\n"));
+///     }
+///     Ok(match req.choose_subprotocol(&["chat.v2", "chat.v1"]) {
+///         Some(p) => Accept::new().subprotocol(p),
+///         None => Accept::new(),
+///     })
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 pub async fn accept_with<S, F>(stream: S, config: Config, callback: F) -> Result<WebSocketStream<S>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    wsproto_io::handshake::server(SmolIo::new(stream), config, callback).await
+    wsproto_io::handshake::server(SmolIo::new(stream), &[], config, callback).await
 }
 
 /// Like [`accept_with`], for a server that already read the start of the request (to route
@@ -139,10 +151,37 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    wsproto_io::handshake::server_buffered(SmolIo::new(stream), buffered, config, callback).await
+    wsproto_io::handshake::server(SmolIo::new(stream), buffered, config, callback).await
 }
 
-/// Wraps a stream whose handshake another HTTP stack did, with the extension it negotiated.
+/// Reads the opening request and hands it to you, to accept or reject when you have decided:
+/// after an `await` on a database, say.
+///
+/// ```no_run
+/// use wsproto_smol::{Accept, Reject, default_config, read_request};
+/// # async fn token_is_valid(_: &str) -> bool { true }
+/// # async fn run(tcp: async_net::TcpStream) -> Result<(), wsproto_smol::Error> {
+/// let pending = read_request(tcp, default_config()).await?;
+/// let token = pending.request().headers().get_str("authorization").unwrap_or_default().to_owned();
+/// if token_is_valid(&token).await {
+///     let ws = pending.accept(Accept::new()).await?;
+///     // ... use ws ...
+/// } else {
+///     pending.reject(Reject::new(401).body("bad token\n")).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn read_request<S>(stream: S, config: Config) -> Result<PendingUpgrade<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    wsproto_io::handshake::read_request(SmolIo::new(stream), &[], config).await
+}
+
+/// Wraps a stream whose handshake another HTTP stack did (a hyper or axum upgrade).
+///
+/// `extension` is what that handshake negotiated; for permessage-deflate, the extension from
+/// [`wsproto::deflate::negotiate_server`]. See `examples/hyper_upgrade.rs`.
 pub fn from_upgraded<S>(stream: S, role: Role, config: Config, extension: Option<Box<dyn wsproto::Extension>>) -> WebSocketStream<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,

@@ -1,13 +1,15 @@
-//! The tokio side of the driver's two seams: the transport and the clock.
+//! The tokio side of the driver's seams: the transport, the clock, and `connect`'s TCP and TLS.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use wsproto_io::wsproto::{Connection, Instant};
-use wsproto_io::{Runtime, Timer, Transport};
+use wsproto_io::{Connector, Runtime, Timer, Transport};
 
 /// Reads of up to this many bytes go through a buffer on the stack, so that an idle connection
 /// holds no read buffer at all. Larger reads (the rest of a big frame) go straight into the
@@ -34,9 +36,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
     fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
         let want = conn.read_hint();
         if want > STACK_READ {
-            let buf = conn.input_buffer();
+            let mut buf = conn.input_buffer();
             buf.reserve(want.min(MAX_DIRECT_READ));
-            return tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, buf);
+            return tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut buf);
         }
         let mut stack = [const { MaybeUninit::<u8>::uninit() }; STACK_READ];
         let mut buf = ReadBuf::uninit(&mut stack);
@@ -45,9 +47,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
         Poll::Ready(Ok(buf.filled().len()))
     }
 
-    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let mut stack = [const { MaybeUninit::<u8>::uninit() }; 4096];
-        let mut buf = ReadBuf::uninit(&mut stack);
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
         ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
         Poll::Ready(Ok(buf.filled().len()))
     }
@@ -77,9 +78,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
     fn get_mut(&mut self) -> &mut S {
         &mut self.0
     }
+
+    fn into_inner(self) -> S {
+        self.0
+    }
 }
 
-/// tokio's clock and timers. The clock is tokio's, so paused test time works.
+/// tokio's clock, timers and networking. The clock is tokio's, so paused test time works.
 #[derive(Debug)]
 pub struct Tokio;
 
@@ -110,5 +115,39 @@ impl Timer for TokioTimer {
 
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.0.as_mut().poll(cx)
+    }
+}
+
+impl Connector for Tokio {
+    type Stream = crate::ClientStream;
+    type Io = TokioIo<crate::ClientStream>;
+
+    fn io(stream: crate::ClientStream) -> Self::Io {
+        TokioIo::new(stream)
+    }
+
+    async fn resolve(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host, port)).await?.collect())
+    }
+
+    async fn tcp(addr: SocketAddr, _deadline: Option<Instant>) -> io::Result<crate::ClientStream> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        #[cfg(feature = "rustls")]
+        return Ok(crate::MaybeTlsStream::Plain(tcp));
+        #[cfg(not(feature = "rustls"))]
+        Ok(tcp)
+    }
+
+    #[cfg(feature = "rustls")]
+    async fn tls(
+        stream: crate::ClientStream,
+        name: tokio_rustls::rustls::pki_types::ServerName<'static>,
+        tls: &wsproto_io::tls::TlsConnector,
+        _deadline: Option<Instant>,
+    ) -> io::Result<crate::ClientStream> {
+        let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
+        let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
+        Ok(crate::MaybeTlsStream::Rustls(Box::new(connector.connect(name, tcp).await?)))
     }
 }

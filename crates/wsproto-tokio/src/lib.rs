@@ -1,9 +1,10 @@
 //! WebSocket for tokio, on the wsproto sans-IO core.
 //!
 //! A [`WebSocketStream`] is a `futures::Stream<Item = Result<Message>>` and a `Sink<Message>`,
-//! with inherent [`recv`](WebSocketStream::recv), [`send`](WebSocketStream::send) and
-//! [`close`](WebSocketStream::close), and a lock-light [`split`](WebSocketStream::split). Code
-//! written for tokio-tungstenite reads the same.
+//! with inherent [`recv`](wsproto_io::WebSocketStream::recv), [`send`](wsproto_io::WebSocketStream::send)
+//! and [`close`](wsproto_io::WebSocketStream::close), and a [`split`](wsproto_io::WebSocketStream::split)
+//! into a writing and a reading half. Code written for tokio-tungstenite reads the same; see
+//! `docs/migrating-from-tungstenite.md` for where it differs.
 //!
 //! ```no_run
 //! use futures_util::{SinkExt, StreamExt};
@@ -22,25 +23,29 @@
 //! every 20 s, answered within 20 s), the close timeout and the handshake timeout all come from
 //! the core's [`Config`]; [`connect`] and [`accept`] use [`default_config`].
 //!
+//! # Closing
+//!
+//! [`close`](wsproto_io::WebSocketStream::close) sends a close frame and flushes it, as in
+//! tokio-tungstenite. The stream then goes on yielding the messages the peer sent before it saw
+//! our close, then its close frame, and ends. Nothing the peer sent is thrown away.
+//!
 //! # Cancel safety
 //!
-//! `recv`/`next` are cancel safe. `send` queues a message whole or not at all; a queued message is
-//! written by the next send, flush or receive. `close` can be cancelled and called again. The
-//! handshake functions are not cancel safe: dropping one drops the connection.
+//! `recv`/`next` are cancel safe. `send` and `feed` queue a message whole or not at all; a queued
+//! message is written by the next send, flush or receive. `flush` and `close` can be cancelled and
+//! called again. The handshake functions ([`connect`], [`accept`], [`read_request`] and the
+//! [`PendingUpgrade`] methods) are not cancel safe: dropping one drops the connection.
 
 #![deny(missing_docs)]
 
 mod io;
-#[cfg(feature = "rustls")]
-mod tls;
 
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 pub use io::{Tokio, TokioIo};
 #[cfg(feature = "rustls")]
-pub use tls::{MaybeTlsStream, TlsConnector};
+pub use wsproto_io::tls::TlsConnector;
 pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
@@ -49,10 +54,16 @@ pub use wsproto_io::{default_config, http, wsproto};
 
 /// A WebSocket over a tokio stream.
 pub type WebSocketStream<S> = wsproto_io::WebSocketStream<TokioIo<S>, Tokio>;
-/// The reading half of a [split](wsproto_io::WebSocketStream::split) stream.
-pub type ReadHalf<S> = wsproto_io::ReadHalf<TokioIo<S>, Tokio>;
-/// The writing half of a [split](wsproto_io::WebSocketStream::split) stream.
+/// The writing half of a [split](wsproto_io::WebSocketStream::split) stream: a `Sink`.
 pub type WriteHalf<S> = wsproto_io::WriteHalf<TokioIo<S>, Tokio>;
+/// The reading half of a [split](wsproto_io::WebSocketStream::split) stream: a `Stream`.
+pub type ReadHalf<S> = wsproto_io::ReadHalf<TokioIo<S>, Tokio>;
+/// An opening request waiting for the server's answer: see [`read_request`].
+pub type PendingUpgrade<S> = wsproto_io::PendingUpgrade<TokioIo<S>, Tokio>;
+
+/// A stream that is plain TCP or TLS over TCP (for `wss://`).
+#[cfg(feature = "rustls")]
+pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<tokio_rustls::client::TlsStream<S>>>;
 
 /// The stream type that [`connect`] returns: TCP, or TLS over TCP for `wss://`.
 #[cfg(feature = "rustls")]
@@ -61,9 +72,11 @@ pub type ClientStream = MaybeTlsStream<TcpStream>;
 #[cfg(not(feature = "rustls"))]
 pub type ClientStream = TcpStream;
 
-/// Connects to a `ws://` or `wss://` URL (or an `http::Request`) with [`default_config`].
+/// Connects to a `ws://` or `wss://` URL (or an `http::Request` with headers of your own) with
+/// [`default_config`].
 ///
-/// Returns the stream and the server's 101 response.
+/// Returns the stream and the server's 101 response. A host name is tried on every address it
+/// resolves to.
 pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     connect_with(request, default_config()).await
 }
@@ -71,21 +84,17 @@ pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream
 /// Connects with a configuration of your own. `wss://` trusts the webpki roots; use
 /// [`connect_with_tls`] to trust others.
 pub async fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
-    #[cfg(feature = "rustls")]
-    return connect_with_tls(request, config, None).await;
-    #[cfg(not(feature = "rustls"))]
-    {
-        let request = request.into_client_request()?;
-        if request.is_secure() {
-            return Err(Error::Tls("wss:// needs the `rustls` feature".into()));
-        }
-        let tcp = connect_tcp(&request, config.handshake_timeout).await?;
-        client_async(&request, tcp, config).await
-    }
+    let request = request.into_client_request()?;
+    wsproto_io::connect::connect::<Tokio>(
+        &request,
+        config,
+        #[cfg(feature = "rustls")]
+        None,
+    )
+    .await
 }
 
-/// Connects with a configuration and, for `wss://`, a TLS connector of your own (`None`: webpki
-/// roots).
+/// Connects with a configuration and, for `wss://`, TLS settings of your own.
 #[cfg(feature = "rustls")]
 pub async fn connect_with_tls(
     request: impl IntoClientRequest,
@@ -93,21 +102,7 @@ pub async fn connect_with_tls(
     tls: Option<TlsConnector>,
 ) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    let tcp = connect_tcp(&request, config.handshake_timeout).await?;
-    let stream = if request.is_secure() {
-        let connector = tls.unwrap_or_else(TlsConnector::webpki_roots);
-        MaybeTlsStream::Rustls(Box::new(connector.connect(request.host(), tcp).await?))
-    } else {
-        MaybeTlsStream::Plain(tcp)
-    };
-    client_async(&request, stream, config).await
-}
-
-async fn connect_tcp(request: &ClientRequest, timeout: Option<Duration>) -> Result<TcpStream> {
-    let tcp = wsproto_io::within_handshake_timeout::<Tokio, _>(timeout, TcpStream::connect((request.host(), request.port()))).await?;
-    // Frames are written whole, so Nagle's algorithm only adds latency.
-    tcp.set_nodelay(true)?;
-    Ok(tcp)
+    wsproto_io::connect::connect::<Tokio>(&request, config, tls.as_ref()).await
 }
 
 /// Performs the client handshake over a stream you connected yourself.
@@ -130,7 +125,7 @@ where
 
 /// Accepts with a configuration and a callback that sees the request (path, headers, origin,
 /// offered subprotocols) and accepts it, choosing a subprotocol and adding headers, or rejects it
-/// with its own status, headers and body.
+/// with its own status, headers and body. To decide asynchronously, use [`read_request`].
 ///
 /// ```no_run
 /// use wsproto_tokio::{Accept, Reject, accept_with, default_config};
@@ -152,7 +147,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    wsproto_io::handshake::server(TokioIo::new(stream), config, callback).await
+    wsproto_io::handshake::server(TokioIo::new(stream), &[], config, callback).await
 }
 
 /// Like [`accept_with`], for a server that already read the start of the request (to route
@@ -162,7 +157,31 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
     F: FnOnce(&Request) -> std::result::Result<Accept, Reject>,
 {
-    wsproto_io::handshake::server_buffered(TokioIo::new(stream), buffered, config, callback).await
+    wsproto_io::handshake::server(TokioIo::new(stream), buffered, config, callback).await
+}
+
+/// Reads the opening request and hands it to you, to accept or reject when you have decided:
+/// after an `await` on a database, say.
+///
+/// ```no_run
+/// use wsproto_tokio::{Accept, Reject, default_config, read_request};
+/// # async fn token_is_valid(_: &str) -> bool { true }
+/// # async fn run(tcp: tokio::net::TcpStream) -> Result<(), wsproto_tokio::Error> {
+/// let pending = read_request(tcp, default_config()).await?;
+/// let token = pending.request().headers().get_str("authorization").unwrap_or_default().to_owned();
+/// if token_is_valid(&token).await {
+///     let ws = pending.accept(Accept::new()).await?;
+///     // ... use ws ...
+/// } else {
+///     pending.reject(Reject::new(401).body("bad token\n")).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn read_request<S>(stream: S, config: Config) -> Result<PendingUpgrade<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    wsproto_io::handshake::read_request(TokioIo::new(stream), &[], config).await
 }
 
 /// Wraps a stream whose handshake another HTTP stack did (a hyper or axum upgrade).

@@ -1,0 +1,137 @@
+//! A stream that is plain or TLS: what `connect` returns on every runtime.
+//!
+//! One enum for the three adapters, with the I/O traits of each runtime: std's always, tokio's
+//! with the `tokio` feature, futures-io's with the `futures-io` feature.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// A stream that is plain (`ws://`) or TLS over it (`wss://`), as tokio-tungstenite's
+/// `MaybeTlsStream`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MaybeTlsStream<S, T> {
+    /// Plain TCP (`ws://`).
+    Plain(S),
+    /// TLS over TCP (`wss://`).
+    Rustls(T),
+}
+
+/// Calls `$call` on whichever stream is inside `$self` (a `Pin<&mut MaybeTlsStream>`).
+macro_rules! pinned {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self.get_mut() {
+            MaybeTlsStream::Plain($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+            MaybeTlsStream::Rustls($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+        }
+    };
+}
+
+/// Calls `$call` on whichever stream is inside `$self`.
+macro_rules! either {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            MaybeTlsStream::Plain($s) => $call,
+            MaybeTlsStream::Rustls($s) => $call,
+        }
+    };
+}
+
+impl<S: Read, T: Read> Read for MaybeTlsStream<S, T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        either!(self, s => s.read(buf))
+    }
+}
+
+impl<S: Write, T: Write> Write for MaybeTlsStream<S, T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        either!(self, s => s.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        either!(self, s => s.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        either!(self, s => s.flush())
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<S, T> tokio::io::AsyncRead for MaybeTlsStream<S, T>
+where
+    S: tokio::io::AsyncRead + Unpin,
+    T: tokio::io::AsyncRead + Unpin,
+{
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
+        pinned!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<S, T> tokio::io::AsyncWrite for MaybeTlsStream<S, T>
+where
+    S: tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncWrite + Unpin,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        pinned!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        pinned!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        either!(self, s => s.is_write_vectored())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        pinned!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        pinned!(self, s => s.poll_shutdown(cx))
+    }
+}
+
+#[cfg(feature = "futures-io")]
+impl<S, T> futures_io::AsyncRead for MaybeTlsStream<S, T>
+where
+    S: futures_io::AsyncRead + Unpin,
+    T: futures_io::AsyncRead + Unpin,
+{
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        pinned!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+#[cfg(feature = "futures-io")]
+impl<S, T> futures_io::AsyncWrite for MaybeTlsStream<S, T>
+where
+    S: futures_io::AsyncWrite + Unpin,
+    T: futures_io::AsyncWrite + Unpin,
+{
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        pinned!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        pinned!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        pinned!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        pinned!(self, s => s.poll_close(cx))
+    }
+}
