@@ -17,20 +17,20 @@ use wsproto_tokio::{Bytes, Config, Message};
 pub(crate) struct Args {
     /// The ws:// or wss:// URL of an echo endpoint.
     url: String,
-    /// Connections.
-    #[arg(short = 'c', long, default_value_t = 16)]
-    connections: usize,
+    /// Connections (at least 1).
+    #[arg(short = 'c', long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    connections: u32,
     /// Message size in bytes.
     #[arg(short = 's', long, default_value_t = 20)]
     size: usize,
-    /// Duration in seconds.
-    #[arg(short = 'd', long, default_value = "10", value_parser = crate::seconds)]
-    duration: crate::MaybeDuration,
-    /// Offer permessage-deflate.
+    /// Duration in seconds (more than 0).
+    #[arg(short = 'd', long, default_value = "10", value_parser = positive_seconds)]
+    duration: Duration,
+    /// Offer permessage-deflate (the report says whether the server accepted it).
     #[arg(long)]
     deflate: bool,
     /// A fixed total rate, in messages per second, instead of as fast as possible.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_rate)]
     rate: Option<f64>,
     /// Send text instead of binary messages.
     #[arg(long)]
@@ -71,8 +71,28 @@ fn payload(size: usize) -> Bytes {
     Bytes::from(words.iter().cycle().take(size).copied().collect::<Vec<u8>>())
 }
 
+/// A duration that must be more than zero: a benchmark of no time measures nothing.
+fn positive_seconds(s: &str) -> Result<Duration, String> {
+    match crate::seconds(s)? {
+        Some(d) => Ok(d),
+        None => Err("the duration must be more than 0 seconds".into()),
+    }
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a rate above 0 messages per second")),
+    }
+}
+
+/// "1 connection", "2 connections".
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 pub(crate) async fn run(args: Args) -> ExitCode {
-    let duration = args.duration.unwrap_or(Duration::from_secs(10));
+    let duration = args.duration;
     let mut config = Config::default().ping_interval(None).max_message_size(args.size.max(16 << 20));
     if args.deflate {
         config = config.with_deflate();
@@ -85,7 +105,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
 
     // Connect everything first, so that the measured window is all steady state.
-    let mut streams = Vec::with_capacity(args.connections);
+    let mut streams = Vec::with_capacity(args.connections as usize);
     let mut connect_errors = 0u64;
     for _ in 0..args.connections {
         match wsproto_tokio::connect_with(args.url.as_str(), config.clone()).await {
@@ -93,29 +113,34 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             Err(e) => {
                 connect_errors += 1;
                 if connect_errors == 1 {
-                    eprintln!("wsproto bench: connect failed: {e}");
+                    eprintln!("wsproto bench: {}: {}", args.url, crate::connect::explain(&e));
                 }
             }
         }
     }
     if streams.is_empty() {
-        eprintln!("wsproto bench: no connection could be opened");
+        eprintln!("wsproto bench: none of the {} could be opened", plural(args.connections.into(), "connection"));
         return ExitCode::FAILURE;
+    }
+    let compressed = streams.iter().filter(|ws| ws.is_compressed()).count() as u64;
+    if args.deflate && compressed == 0 {
+        eprintln!("wsproto bench: the server did not accept permessage-deflate; measuring without it");
     }
     if let Some(hold) = args.hold {
         return hold_idle(streams, message, hold, connect_errors).await;
     }
 
+    let opened = streams.len() as u64;
     let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let deadline = started + duration;
-    let per_conn_interval = args.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(streams.len() as f64 / r));
+    let per_conn_interval = args.rate.map(|r| Duration::from_secs_f64(streams.len() as f64 / r));
     let mut tasks = Vec::with_capacity(streams.len());
     for (i, ws) in streams.into_iter().enumerate() {
         let progress = progress.clone();
         let message = message.clone();
         // Spread fixed-rate senders over the interval instead of sending in lockstep.
-        let offset = per_conn_interval.map(|iv| iv.mul_f64(i as f64 / args.connections as f64));
+        let offset = per_conn_interval.map(|iv| iv.mul_f64(i as f64 / f64::from(args.connections)));
         tasks.push(tokio::spawn(drive(ws, message, deadline, per_conn_interval, offset, progress)));
     }
 
@@ -158,7 +183,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    report(&args, messages, errors, elapsed, &latencies);
+    report(&args, opened, compressed, messages, errors, elapsed, &latencies);
     if messages == 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
@@ -199,8 +224,18 @@ async fn drive(
     }
     progress.messages.fetch_add(unpublished, Ordering::Relaxed);
     progress.errors.fetch_add(errors, Ordering::Relaxed);
-    let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+    close(&mut ws, Duration::from_secs(2)).await;
     ConnResult { latencies, messages, errors }
+}
+
+/// Closes cleanly: sends the close frame and reads until the server answers, within `limit`.
+async fn close(ws: &mut Ws, limit: Duration) {
+    let _ = tokio::time::timeout(limit, async {
+        ws.close(None).await?;
+        while ws.recv().await.transpose()?.is_some() {}
+        Ok::<_, wsproto_tokio::Error>(())
+    })
+    .await;
 }
 
 /// Sends `message` and waits for the echo (the next text or binary message).
@@ -228,12 +263,12 @@ async fn hold_idle(mut streams: Vec<Ws>, message: Message, hold: Duration, conne
     println!("holding {} idle connections ({errors} errors)", streams.len());
     tokio::time::sleep(hold).await;
     for mut ws in streams {
-        let _ = tokio::time::timeout(Duration::from_millis(100), ws.close(None)).await;
+        close(&mut ws, Duration::from_millis(100)).await;
     }
     if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-fn report(args: &Args, messages: u64, errors: u64, elapsed: f64, latencies: &Histogram<u64>) {
+fn report(args: &Args, opened: u64, compressed: u64, messages: u64, errors: u64, elapsed: f64, latencies: &Histogram<u64>) {
     let rate = messages as f64 / elapsed;
     // Payload bytes both ways: each message goes out and comes back.
     let mbps = rate * args.size as f64 * 2.0 / 1e6;
@@ -241,9 +276,12 @@ fn report(args: &Args, messages: u64, errors: u64, elapsed: f64, latencies: &His
     if args.json {
         let out = serde_json::json!({
             "url": args.url,
-            "connections": args.connections,
+            "connections": opened,
+            "connections_requested": args.connections,
             "size": args.size,
-            "deflate": args.deflate,
+            "deflate_offered": args.deflate,
+            "deflate": compressed == opened,
+            "deflate_connections": compressed,
             "duration_s": elapsed,
             "messages": messages,
             "messages_per_s": rate,
@@ -253,13 +291,13 @@ fn report(args: &Args, messages: u64, errors: u64, elapsed: f64, latencies: &His
         });
         println!("{out}");
     } else {
-        println!(
-            "{} connections, {} B messages, {:.1} s{}",
-            args.connections,
-            args.size,
-            elapsed,
-            if args.deflate { ", deflate" } else { "" }
-        );
+        let deflate = match (args.deflate, compressed) {
+            (false, _) => String::new(),
+            (true, 0) => ", deflate offered but not negotiated".into(),
+            (true, n) if n == opened => ", deflate".into(),
+            (true, n) => format!(", deflate on {n} of them"),
+        };
+        println!("{}, {} B messages, {:.1} s{deflate}", plural(opened, "connection"), args.size, elapsed);
         println!("  messages/s   {rate:>12.0}");
         println!("  MB/s         {mbps:>12.2}   (payload, both directions)");
         println!("  latency p50  {:>12.3} ms", p(0.50));

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tracing::debug;
-use wsproto_tokio::{Bytes, ClientRequest, CloseCode, Config, Message};
+use wsproto_tokio::{Bytes, ClientRequest, CloseCode, Config, Error, Message};
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
@@ -52,9 +52,20 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     match session(&args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("wsproto connect: {e}");
+            eprintln!("wsproto connect: {}: {e}", args.url);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error as the command line explains it: the library's message, and the option that
+/// likely fixes it.
+pub(crate) fn explain(e: &Error) -> String {
+    match e {
+        Error::Tls(text) if text.contains("not trusted") => {
+            format!("{e} (for a self-signed server, pass its certificate with --ca-cert FILE)")
+        }
+        _ => e.to_string(),
     }
 }
 
@@ -65,7 +76,7 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
         config = config.with_deflate();
     }
     let tls = crate::tls::connector(args.ca_cert.as_deref())?;
-    let (mut ws, response) = wsproto_tokio::connect_with_tls(request, config, tls).await.map_err(|e| e.to_string())?;
+    let (mut ws, response) = wsproto_tokio::connect_with_tls(request, config, tls).await.map_err(|e| explain(&e))?;
     let extensions = response.headers().get("sec-websocket-extensions").and_then(|v| v.to_str().ok()).unwrap_or("none");
     eprintln!("connected to {} (subprotocol: {}, extensions: {extensions})", args.url, ws.subprotocol().unwrap_or("none"));
 
@@ -83,7 +94,7 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
                         match hex_decode(line.trim()) {
                             Ok(bytes) => Message::Binary(bytes.into()),
                             Err(e) => {
-                                eprintln!("not sent: {e}");
+                                eprintln!("not sent: {e} (--binary takes hex digits, like 48 65 6c 6c 6f)");
                                 continue;
                             }
                         }
@@ -93,9 +104,10 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
                     ws.send(message).await.map_err(|e| e.to_string())?;
                 }
                 Ok(None) | Err(_) => {
-                    // End of input: close cleanly, then keep printing until the server answers.
+                    // End of input: close cleanly, then keep printing until the server answers:
+                    // echoes of the last lines may still be on their way.
                     stdin_open = false;
-                    if let Err(e) = ws.send(Message::Close(Some(wsproto_tokio::CloseFrame::new(CloseCode::NORMAL, "")))).await {
+                    if let Err(e) = ws.close(None).await {
                         debug!("close: {e}");
                     }
                 }
@@ -133,12 +145,17 @@ fn hex_encode(bytes: &Bytes) -> String {
     out
 }
 
+/// Hex digits to bytes; whitespace between them is ignored.
 fn hex_decode(s: &str) -> Result<Vec<u8>, String> {
-    let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if s.len() % 2 != 0 {
+    let mut digits = Vec::with_capacity(s.len());
+    for c in s.chars().filter(|c| !c.is_whitespace()) {
+        // `to_digit` takes any `char`, so text that is not ASCII gets an error, not a panic.
+        digits.push(c.to_digit(16).ok_or_else(|| format!("{c:?} is not a hex digit"))? as u8);
+    }
+    if digits.len() % 2 != 0 {
         return Err("odd number of hex digits".into());
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(|_| format!("{:?} is not hex", &s[i..i + 2]))).collect()
+    Ok(digits.chunks_exact(2).map(|pair| pair[0] << 4 | pair[1]).collect())
 }
 
 #[cfg(test)]
@@ -149,8 +166,12 @@ mod tests {
     fn hex_round_trips() {
         assert_eq!(hex_decode("00ff 10").unwrap(), [0x00, 0xff, 0x10]);
         assert_eq!(hex_encode(&Bytes::from_static(&[0x00, 0xff, 0x10])), "00ff10");
-        assert!(hex_decode("abc").is_err());
-        assert!(hex_decode("zz").is_err());
+        assert_eq!(hex_decode("abc"), Err("odd number of hex digits".into()));
+        assert_eq!(hex_decode("zz"), Err("'z' is not a hex digit".into()));
+        // Not ASCII: an error, not a panic at a char boundary.
+        assert_eq!(hex_decode("héllo"), Err("'h' is not a hex digit".into()));
+        assert_eq!(hex_decode("aé"), Err("'é' is not a hex digit".into()));
+        assert_eq!(hex_decode("€0"), Err("'€' is not a hex digit".into()));
     }
 
     #[test]

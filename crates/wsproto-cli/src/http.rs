@@ -50,6 +50,7 @@ pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, limits: Head
             match reader.scan(&bytes, &limits) {
                 HeadStatus::Partial => {}
                 HeadStatus::TooLarge(_) => return Err(HeadError::TooLarge),
+                HeadStatus::NotHttp => return Err(HeadError::Malformed),
                 HeadStatus::Complete(end) => return Ok(end),
             }
         }

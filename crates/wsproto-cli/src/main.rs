@@ -7,6 +7,7 @@ mod serve;
 mod tls;
 
 use clap::{ArgAction, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,10 +15,10 @@ use std::time::Duration;
 #[command(name = "wsproto", version, about = "WebSocket server, client and load generator, built on the wsproto core.")]
 struct Cli {
     /// More log output (repeat for more).
-    #[arg(short, long, action = ArgAction::Count, global = true)]
+    #[arg(short, long, action = ArgAction::Count, global = true, help_heading = "Global options")]
     verbose: u8,
     /// Only warnings and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     quiet: bool,
     #[command(subcommand)]
     command: Command,
@@ -41,7 +42,9 @@ fn main() -> ExitCode {
         (false, 1) => tracing::Level::DEBUG,
         (false, _) => tracing::Level::TRACE,
     };
-    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false).init();
+    // Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tracing_subscriber::fmt().with_max_level(level).with_writer(std::io::stderr).with_target(false).with_ansi(colour).init();
     let threads = match &cli.command {
         Command::Bench(args) => args.threads,
         _ => None,
@@ -97,9 +100,20 @@ mod tests {
         }
         let cli = Cli::try_parse_from(["wsproto", "bench", "ws://h/", "-d", "2.5", "-c", "3"]).unwrap();
         let Command::Bench(b) = cli.command else { panic!() };
-        assert!(format!("{b:?}").contains("duration: Some(2.5s)"), "{b:?}");
+        assert!(format!("{b:?}").contains("duration: 2.5s"), "{b:?}");
+        // A benchmark of no connections or no time measures nothing: refused, not run.
+        for bad in [
+            &["wsproto", "bench", "ws://h/", "-c", "0"][..],
+            &["wsproto", "bench", "ws://h/", "-d", "0"],
+            &["wsproto", "bench", "ws://h/", "--rate", "0"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
         assert!(Cli::try_parse_from(["wsproto", "serve", "--ping-interval", "x"]).is_err());
         assert!(Cli::try_parse_from(["wsproto", "serve", "--tls-cert", "c.pem"]).is_err(), "--tls-cert needs --tls-key");
+        assert!(Cli::try_parse_from(["wsproto", "serve", "9002"]).is_ok());
+        assert!(Cli::try_parse_from(["wsproto", "serve", "--port", "9002"]).is_ok());
+        assert!(Cli::try_parse_from(["wsproto", "serve", "-p", "9002", "0.0.0.0:1"]).is_ok());
     }
 
     #[test]
@@ -109,5 +123,24 @@ mod tests {
         assert_eq!(seconds("0"), Ok(None));
         assert!(seconds("-1").is_err());
         assert!(seconds("soon").is_err());
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `-v` and `-q` apply to every command; `serve --help` lists them apart from serve's own.
+    #[test]
+    fn global_options_have_their_own_heading() {
+        let mut cmd = Cli::command();
+        // Global options reach the subcommands when the command is built, as at run time.
+        cmd.build();
+        let help = cmd.find_subcommand_mut("serve").unwrap().render_help().to_string();
+        let (own, global) = help.split_once("Global options:").expect(&help);
+        assert!(!own.contains("--verbose") && !own.contains("--quiet"), "{help}");
+        assert!(global.contains("--verbose") && global.contains("--quiet"), "{help}");
+        assert!(own.contains("--port"), "{help}");
     }
 }

@@ -26,9 +26,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(clap::Args, Debug)]
 pub(crate) struct Args {
-    /// The address to listen on.
-    #[arg(default_value = "127.0.0.1:9001")]
+    /// The address to listen on: HOST:PORT, or a port alone (on 127.0.0.1). Port 0 picks a free
+    /// port.
+    #[arg(default_value = "127.0.0.1:9001", value_parser = listen_address)]
     addr: String,
+    /// The port to listen on, instead of the one in the address.
+    #[arg(short, long)]
+    port: Option<u16>,
     /// Negotiate permessage-deflate with clients that offer it.
     #[arg(long)]
     deflate: bool,
@@ -53,6 +57,26 @@ pub(crate) struct Args {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+}
+
+/// Checks a listening address: `HOST:PORT`, `[V6]:PORT`, or a bare port (on 127.0.0.1).
+fn listen_address(s: &str) -> Result<String, String> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(format!("127.0.0.1:{port}"));
+    }
+    let port = s.rsplit_once(':').map(|(host, port)| (host, port.parse::<u16>()));
+    match port {
+        Some((host, Ok(_))) if !host.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("{s:?} is not an address to listen on: give HOST:PORT (like 127.0.0.1:9001 or 0.0.0.0:80) or a port")),
+    }
+}
+
+/// `addr` with its port replaced.
+fn with_port(addr: &str, port: u16) -> String {
+    match addr.rsplit_once(':') {
+        Some((host, _)) => format!("{host}:{port}"),
+        None => format!("{addr}:{port}"),
+    }
 }
 
 /// What every connection task shares.
@@ -84,14 +108,18 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         },
         _ => None,
     };
-    let listener = match TcpListener::bind(&args.addr).await {
+    let addr = match args.port {
+        Some(port) => with_port(&args.addr, port),
+        None => args.addr.clone(),
+    };
+    let listener = match TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("wsproto serve: cannot listen on {}: {e}", args.addr);
+            eprintln!("wsproto serve: cannot listen on {addr}: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(args.addr.clone());
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat and {ws}://{local}/echo)");
     info!(deflate = args.deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, "listening");
@@ -271,28 +299,32 @@ fn going_away() -> CloseFrame {
 }
 
 /// Echoes every text and binary message as it came. A burst of messages is answered with one
-/// write: each receive is followed by the messages already buffered.
+/// write: each receive is followed by the messages already buffered. On shutdown it sends 1001
+/// and reads on until the client answers (within the close timeout).
 async fn echo<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, shared: &Shared) -> Ending {
     let mut shutdown = shared.shutdown.clone();
     // One shutdown future for the whole connection: a fresh one per message would register with
     // the channel (behind a lock) every time.
     let shutdown = shutdown.changed();
     tokio::pin!(shutdown);
+    let mut closing = false;
     let mut peer_close = None;
     loop {
         let message = tokio::select! {
             biased;
             m = ws.recv() => m,
-            _ = &mut shutdown => {
+            _ = &mut shutdown, if !closing => {
+                closing = true;
                 Box::pin(ws.close(Some(going_away()))).await?;
-                return Ok(peer_close);
+                continue;
             }
         };
         let Some(message) = message else { return Ok(peer_close) };
         let mut next = Some(message?);
         while let Some(m) = next.take() {
             match m {
-                Message::Text(_) | Message::Binary(_) => ws.feed(m).await?,
+                // Once our close is out, nothing more may be sent.
+                Message::Text(_) | Message::Binary(_) if !closing && ws.connection().is_open() => ws.feed(m).await?,
                 Message::Close(frame) => peer_close = frame,
                 _ => {}
             }
@@ -315,6 +347,7 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
     // One shutdown future for the whole connection, as in `echo`.
     let shutdown = shutdown.changed();
     tokio::pin!(shutdown);
+    let mut closing = false;
     let mut peer_close = None;
     let result = loop {
         tokio::select! {
@@ -335,15 +368,21 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
                 None => break Ok(peer_close),
             },
             said = room.recv() => match said {
-                Ok(line) => {
+                Ok(line) if !closing => {
                     if let Err(e) = ws.send(Message::Text(line)).await {
                         break Err(e);
                     }
                 }
+                Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(missed)) => warn!(name, missed, "a slow chat client missed messages"),
                 Err(broadcast::error::RecvError::Closed) => break Ok(peer_close),
             },
-            _ = &mut shutdown => break ws.close(Some(going_away())).await.map(|()| peer_close),
+            _ = &mut shutdown, if !closing => {
+                closing = true;
+                if let Err(e) = ws.close(Some(going_away())).await {
+                    break Err(e);
+                }
+            }
         }
     };
     let online = shared.online.fetch_sub(1, Ordering::SeqCst) - 1;
@@ -354,4 +393,23 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
 fn announce(shared: &Shared, value: serde_json::Value) {
     // No subscribers is fine: nobody to tell.
     let _ = shared.chat.send(Utf8Bytes::from(value.to_string()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_addresses_take_a_bare_port_and_say_what_they_want() {
+        assert_eq!(listen_address("9002").unwrap(), "127.0.0.1:9002");
+        assert_eq!(listen_address("0.0.0.0:80").unwrap(), "0.0.0.0:80");
+        assert_eq!(listen_address("[::1]:9001").unwrap(), "[::1]:9001");
+        assert_eq!(listen_address("localhost:9001").unwrap(), "localhost:9001");
+        for bad in ["9001x", "host", ":80", "host:port", "99999"] {
+            let e = listen_address(bad).unwrap_err();
+            assert!(e.contains("HOST:PORT"), "{bad}: {e}");
+        }
+        assert_eq!(with_port("127.0.0.1:9001", 9002), "127.0.0.1:9002");
+        assert_eq!(with_port("[::1]:9001", 80), "[::1]:80");
+    }
 }
