@@ -2,7 +2,7 @@
 //! split halves under load. Timer tests run on tokio's paused clock over in-memory streams, so
 //! the detection times below are exact, not measured.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::{TcpListener, TcpStream};
@@ -157,17 +157,17 @@ async fn an_opening_step_that_hangs_times_out_and_one_that_finishes_does_not() {
     // `connect` wraps its TCP connect in this; a connect that hangs cannot be made on loopback.
     let started = tokio::time::Instant::now();
     let hang = std::future::pending::<std::io::Result<()>>();
-    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(Some(Duration::from_secs(7)), hang).await.unwrap_err();
+    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _, _>(Some(Duration::from_secs(7)), hang).await.unwrap_err();
     assert!(matches!(err, Error::Handshake(wsproto::HandshakeError::Timeout)), "{err}");
     assert_eq!(started.elapsed().as_secs(), 7);
 
     let quick = async {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        Ok(42)
+        Ok::<_, std::io::Error>(42)
     };
-    assert_eq!(wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(Some(Duration::from_secs(7)), quick).await.unwrap(), 42);
+    assert_eq!(wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _, _>(Some(Duration::from_secs(7)), quick).await.unwrap(), 42);
     let failing = async { Err::<(), _>(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)) };
-    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _>(None, failing).await.unwrap_err();
+    let err = wsproto_io::within_handshake_timeout::<wsproto_tokio::Tokio, _, _>(None, failing).await.unwrap_err();
     assert!(matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused), "{err}");
 }
 
@@ -225,7 +225,7 @@ async fn split_halves_on_two_tasks_under_load_with_pings_from_the_peer() {
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let ws = wsproto_tokio::accept_with(tcp, Config::default().with_deflate(), |_| Ok(Default::default())).await.unwrap();
-        let (mut read, mut write) = ws.split();
+        let (mut write, mut read) = ws.split();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Message>(16);
         let writer = tokio::spawn(async move {
             while let Some(m) = rx.recv().await {
@@ -242,7 +242,7 @@ async fn split_halves_on_two_tasks_under_load_with_pings_from_the_peer() {
         writer.await.unwrap();
     });
     let (ws, _) = wsproto_tokio::connect_with(format!("ws://{addr}/"), Config::default().with_deflate()).await.unwrap();
-    let (mut read, mut write) = ws.split();
+    let (mut write, mut read) = ws.split();
     let n = 2000;
     let sender = tokio::spawn(async move {
         for i in 0..n {
@@ -288,7 +288,7 @@ async fn a_reader_alone_still_answers_pings_and_close() {
         read_head(&mut client).await;
         (server.await.unwrap(), client)
     };
-    let (mut read, _write_never_polled) = ws.split();
+    let (_write_never_polled, mut read) = ws.split();
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = read.next().await {} });
     client.write_all(&frame(0x89, b"hello?")).await.unwrap();
     let mut pong = [0u8; 8];
