@@ -55,7 +55,6 @@ pub async fn connect<C: Connector>(
     config: Config,
     #[cfg(feature = "rustls")] tls: Option<&crate::tls::TlsConnector>,
 ) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
-    let host = request.host();
     let deadline = config.handshake_timeout.map(|t| C::now().saturating_add(t));
     let stream = within_handshake_timeout::<C, _, Error>(config.handshake_timeout, async {
         let tcp = open_tcp::<C>(request, deadline).await?;
@@ -72,7 +71,7 @@ pub async fn connect<C: Connector>(
                     &default
                 }
             };
-            let name = crate::tls::server_name(host)?;
+            let name = crate::tls::server_name(request.host())?;
             C::tls(tcp, name, tls, deadline).await.map_err(|e| crate::tls::handshake_error(&address(request), e))
         }
         #[cfg(not(feature = "rustls"))]

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 use wsproto::handshake::UrlError;
+use wsproto::utf8::InvalidUtf8;
 use wsproto::{ConnectionError, HandshakeError, LocalError, ProtocolError};
 
 /// What can go wrong on a WebSocket connection driven by an adapter.
@@ -30,6 +31,8 @@ pub enum Error {
     Local(LocalError),
     /// The URL cannot be used.
     Url(UrlError),
+    /// A payload asked for as text is not valid UTF-8 (from `Message::into_text` and the like).
+    Utf8(InvalidUtf8),
     /// TLS set-up failed (`wss://` without TLS support compiled in, or a bad server name).
     Tls(String),
 }
@@ -47,6 +50,7 @@ impl fmt::Display for Error {
             Error::AlreadyClosed => f.write_str("the connection is closed"),
             Error::Local(e) => e.fmt(f),
             Error::Url(e) => e.fmt(f),
+            Error::Utf8(e) => write!(f, "the payload is not text: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
         }
     }
@@ -60,6 +64,7 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Local(e) => Some(e),
             Error::Url(e) => Some(e),
+            Error::Utf8(e) => Some(e),
             _ => None,
         }
     }
@@ -68,6 +73,12 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         Error::Io(e)
+    }
+}
+
+impl From<InvalidUtf8> for Error {
+    fn from(e: InvalidUtf8) -> Error {
+        Error::Utf8(e)
     }
 }
 
@@ -120,7 +131,7 @@ impl From<Error> for io::Error {
                     _ => unreachable!(),
                 };
             }
-            Error::Protocol(_) | Error::Handshake(_) => io::ErrorKind::InvalidData,
+            Error::Protocol(_) | Error::Handshake(_) | Error::Utf8(_) => io::ErrorKind::InvalidData,
             Error::KeepaliveTimeout | Error::CloseTimeout => io::ErrorKind::TimedOut,
             Error::ResetWithoutClose => io::ErrorKind::UnexpectedEof,
             Error::ConnectionClosed | Error::AlreadyClosed => io::ErrorKind::NotConnected,

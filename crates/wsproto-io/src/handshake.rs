@@ -102,3 +102,45 @@ impl<S: Transport, R: Runtime> fmt::Debug for PendingUpgrade<S, R> {
         f.debug_struct("PendingUpgrade").field("request", &self.request).finish_non_exhaustive()
     }
 }
+
+/// The response a tungstenite-style header callback gets and returns: the request, and the 101
+/// to accept with (add headers to it) or an error response to refuse with.
+pub type HttpCallbackResult = std::result::Result<http::Response<()>, http::Response<Option<String>>>;
+
+/// Runs a callback of tungstenite's shape (`FnOnce(&Request, Response) -> Result<Response,
+/// ErrorResponse>`) on `request` and turns its answer into an [`Accept`] or a [`Reject`].
+///
+/// The callback gets the request as an `http::Request<()>` and the 101 that would accept it. If
+/// it returns `Ok`, the headers it added are sent (a `Sec-WebSocket-Protocol` it set chooses the
+/// subprotocol); the handshake's own headers are always written by the connection. If it
+/// returns `Err`, that status, headers and body are sent instead.
+pub fn answer_with_http_callback<F>(request: &Request, callback: F) -> std::result::Result<Accept, Reject>
+where
+    F: FnOnce(&http::Request<()>, http::Response<()>) -> HttpCallbackResult,
+{
+    use http::header;
+    let answer = callback(&request.to_http(), request.upgrade_response(None, None));
+    match answer {
+        Ok(response) => {
+            let mut accept = Accept::new();
+            for (name, value) in response.headers() {
+                let Ok(value) = value.to_str() else { continue };
+                match *name {
+                    header::SEC_WEBSOCKET_PROTOCOL => accept = accept.subprotocol(value),
+                    header::UPGRADE | header::CONNECTION | header::SEC_WEBSOCKET_ACCEPT | header::SEC_WEBSOCKET_EXTENSIONS => {}
+                    _ => accept = accept.header(name.as_str(), value),
+                }
+            }
+            Ok(accept)
+        }
+        Err(response) => {
+            let mut reject = Reject::new(response.status().as_u16());
+            for (name, value) in response.headers() {
+                if let Ok(value) = value.to_str() {
+                    reject = reject.header(name.as_str(), value);
+                }
+            }
+            Err(reject.body(response.into_body().unwrap_or_default()))
+        }
+    }
+}

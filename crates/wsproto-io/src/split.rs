@@ -95,8 +95,8 @@ pub struct ReadHalf<S, R: Runtime> {
     shared: Arc<Shared<S, R>>,
 }
 
-/// The writing half: a [`Sink`] of messages, plus [`send`](WriteHalf::send) and
-/// [`close`](WriteHalf::close).
+/// The writing half: a [`Sink`] of messages, plus inherent [`send`](WriteHalf::send),
+/// [`feed`](WriteHalf::feed), [`flush`](WriteHalf::flush) and [`close_with`](WriteHalf::close_with).
 pub struct WriteHalf<S, R: Runtime> {
     shared: Arc<Shared<S, R>>,
 }
@@ -142,9 +142,12 @@ impl<S: Transport, R: Runtime> WriteHalf<S, R> {
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 
-    /// Sends a close frame (1000 if `frame` is `None`) and flushes it. The reading half yields
+    /// Sends a close frame with `frame` (1000 if `None`) and flushes it. The reading half yields
     /// what the peer sent before it saw our close, then its close frame, and then ends.
-    pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
+    ///
+    /// `SinkExt::close` does the same with code 1000 (the name is left to it, so that code
+    /// written for a `SplitSink` reads the same).
+    pub async fn close_with(&mut self, frame: Option<CloseFrame>) -> Result<()> {
         self.shared.lock().start_close(frame)?;
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }

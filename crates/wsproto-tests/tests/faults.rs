@@ -231,7 +231,7 @@ async fn split_halves_on_two_tasks_under_load_with_pings_from_the_peer() {
             while let Some(m) = rx.recv().await {
                 write.send(m).await.unwrap();
             }
-            write.close(None).await.unwrap();
+            write.close_with(None).await.unwrap();
         });
         while let Some(Ok(m)) = read.next().await {
             if m.is_data() {
@@ -269,7 +269,7 @@ async fn split_halves_on_two_tasks_under_load_with_pings_from_the_peer() {
         }
     }
     let mut write = sender.await.unwrap();
-    write.close(None).await.unwrap();
+    write.close_with(None).await.unwrap();
     while let Some(m) = read.next().await {
         if let Message::Pong(_) = m.unwrap() {
             pongs += 1;

@@ -184,6 +184,48 @@ where
     wsproto_io::handshake::read_request(TokioIo::new(stream), &[], config).await
 }
 
+/// [`connect`] under tokio-tungstenite's name, so that a switch is a change of imports.
+pub async fn connect_async(request: impl IntoClientRequest) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
+    connect(request).await
+}
+
+/// [`accept`] under tokio-tungstenite's name.
+pub async fn accept_async<S>(stream: S) -> Result<WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    accept(stream).await
+}
+
+/// Accepts with a header callback of tokio-tungstenite's shape: it gets the request and the 101
+/// response, and returns the response to send (with headers added, or a `Sec-WebSocket-Protocol`
+/// chosen) or an error response to refuse with. [`accept_with`] is the same with wsproto's own
+/// [`Accept`] and [`Reject`].
+///
+/// ```no_run
+/// use wsproto_tokio::accept_hdr_async;
+/// use wsproto_tokio::http::{Response, StatusCode};
+/// # async fn run(tcp: tokio::net::TcpStream) -> Result<(), wsproto_tokio::Error> {
+/// let ws = accept_hdr_async(tcp, |req: &wsproto_tokio::http::Request<()>, mut response: Response<()>| {
+///     if req.headers().get("authorization").is_none() {
+///         let mut refusal = Response::new(Some("log in first\n".to_string()));
+///         *refusal.status_mut() = StatusCode::UNAUTHORIZED;
+///         return Err(refusal);
+///     }
+///     response.headers_mut().insert("x-served-by", "wsproto".parse().unwrap());
+///     Ok(response)
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
+pub async fn accept_hdr_async<S, F>(stream: S, callback: F) -> Result<WebSocketStream<S>>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: FnOnce(&http::Request<()>, http::Response<()>) -> wsproto_io::handshake::HttpCallbackResult,
+{
+    accept_with(stream, default_config(), |req| wsproto_io::handshake::answer_with_http_callback(req, callback)).await
+}
+
 /// Wraps a stream whose handshake another HTTP stack did (a hyper or axum upgrade).
 ///
 /// `extension` is what that handshake negotiated; for permessage-deflate, the extension from

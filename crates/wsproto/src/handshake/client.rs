@@ -39,6 +39,7 @@ pub struct ClientRequest {
 pub struct UrlError(pub(crate) String);
 
 impl UrlError {
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
     pub(crate) fn new(why: impl Into<String>) -> UrlError {
         UrlError(why.into())
     }
@@ -111,6 +112,12 @@ impl ClientRequest {
     /// The extra headers.
     pub fn headers(&self) -> &[(String, String)] {
         &self.headers
+    }
+
+    /// The extra headers, to change or remove (the opening request's own headers, such as
+    /// `Sec-WebSocket-Key`, are not among them: the connection writes those).
+    pub fn headers_mut(&mut self) -> &mut Vec<(String, String)> {
+        &mut self.headers
     }
 
     /// The `Host` header value: the host, with the port unless it is the scheme's default.
@@ -311,6 +318,15 @@ mod tests {
              Origin: http://example.com\r\n\
              X-Trace: 1\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn headers_can_be_changed_after_the_request_is_built() {
+        let mut req = ClientRequest::new("h", 80, "/", false).header("Authorization", "Bearer old").header("X-Trace", "1");
+        req.headers_mut()[0].1 = "Bearer new".into();
+        req.headers_mut().retain(|(name, _)| name != "X-Trace");
+        let bytes = String::from_utf8(write_request(&req, "k", None).unwrap()).unwrap();
+        assert!(bytes.contains("\r\nAuthorization: Bearer new\r\n") && !bytes.contains("X-Trace"), "{bytes}");
     }
 
     #[test]
