@@ -134,6 +134,39 @@ for peer in python node; do
   run "$peer-client-server-cases" "${client[@]}" "$serve_url" --server-cases --deflate default --server "wsproto server (peer_check serve)"
 done
 
+# --- `wsproto connect` prints every echo, every time: at the end of its input it closes while
+# the last echoes are on their way, and those must still be printed. 50 runs per server, each
+# with a few lines of 0 B to 64 KiB.
+connect_input() {
+  local sizes=(0 1 3 125 126 1000 65535 65536 4096 20) n=$1 i size
+  for ((i = 0; i < 1 + n % 7; i++)); do
+    size=${sizes[$(((n * 3 + i * 5) % ${#sizes[@]}))]}
+    head -c "$size" /dev/zero | tr '\0' x
+    echo
+  done
+}
+connect_loop() {
+  local peer=$1 url=$2 run name="wsproto connect → $1 server" f=$out/connect-$1
+  for run in $(seq 0 49); do
+    connect_input "$run" >"$f.in"
+    if ! "$bin/wsproto" -q connect "$url" <"$f.in" >"$f.got" 2>"$f.err"; then
+      echo "FAIL $name: run $run exited with an error: $(head -c 300 "$f.err")"
+      return 1
+    fi
+    if ! cmp -s "$f.in" "$f.got"; then
+      echo "FAIL $name: run $run printed $(wc -l <"$f.got") of $(wc -l <"$f.in") echoes, or one differs"
+      return 1
+    fi
+  done
+  echo "ok $name: every echo printed in 50 runs"
+}
+for peer in python node; do
+  if [ "$peer" = python ]; then server=("$python" scripts/peers/python_peer.py server 0); else server=(node scripts/peers/node_peer.mjs server 0); fi
+  start_server "$peer-server-connect" "$listening" "${server[@]}" default
+  run "wsproto-connect-$peer" connect_loop "$peer" "ws://127.0.0.1:$port/"
+  stop_server "$server_pid"
+done
+
 # --- Our client against their servers, one server per variant.
 for peer in python node; do
   if [ "$peer" = python ]; then server=("$python" scripts/peers/python_peer.py server 0); else server=(node scripts/peers/node_peer.mjs server 0); fi
