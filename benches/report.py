@@ -5,7 +5,7 @@
 
 For every benchmark it takes criterion's median time per iteration in each baseline (one
 baseline per run, saved with `-- --save-baseline NAME`) and reports the median across runs,
-as throughput, next to the ratios the issue asks for. A ratio is the median over runs of the
+as throughput, next to the ratios against the peers. A ratio is the median over runs of the
 ratio within each run (wsproto and its peer measured minutes apart in the same process), so that
 drift between runs cancels. Standard library only.
 """
