@@ -24,9 +24,6 @@
 //! `Connection::send(Message::Text(..))`, which queues payloads of 4 KiB and more without a copy.
 
 use std::hint::black_box;
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime};
@@ -34,92 +31,9 @@ use futures_util::{SinkExt, StreamExt};
 use wsproto::{Config, Connection, Event, Instant};
 use wsproto_benches::{ascii_payload, decode_batch_frames, masked_text_batch, utf8_payload};
 
-/// The most one read of the in-memory transport returns, for every library.
-const READ: usize = 64 << 10;
-
-/// An in-memory transport. Reads replay `input` cyclically (never EOF, never pending), at most
-/// [`READ`] bytes at a time and never across the end of `input`; writes are counted and dropped.
-struct Mem {
-    input: Vec<u8>,
-    pos: usize,
-    written: usize,
-}
-
-impl Mem {
-    fn new(input: Vec<u8>) -> Mem {
-        Mem { input, pos: 0, written: 0 }
-    }
-
-    fn take(&mut self, max: usize) -> &[u8] {
-        let n = max.min(READ).min(self.input.len() - self.pos);
-        let start = self.pos;
-        self.pos = (self.pos + n) % self.input.len();
-        &self.input[start..start + n]
-    }
-}
-
-impl io::Read for Mem {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let s = self.take(buf.len());
-        let n = s.len();
-        buf[..n].copy_from_slice(s);
-        Ok(n)
-    }
-}
-
-impl io::Write for Mem {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.written += black_box(buf).len();
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl tokio::io::AsyncRead for Mem {
-    fn poll_read(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let s = this.take(buf.remaining());
-        buf.put_slice(s);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl tokio::io::AsyncWrite for Mem {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.get_mut().written += black_box(buf).len();
-        Poll::Ready(Ok(buf.len()))
-    }
-
-    fn poll_write_vectored(self: Pin<&mut Self>, _: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        let n = black_box(bufs).iter().map(|b| b.len()).sum();
-        self.get_mut().written += n;
-        Poll::Ready(Ok(n))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// Runs a future that never waits (`Mem` is always ready) to completion, without a runtime.
-fn block_now<F: Future>(f: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    match std::pin::pin!(f).poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("an in-memory future was pending"),
-    }
-}
+#[path = "support/mem.rs"]
+mod mem;
+use mem::{Mem, READ, block_now};
 
 fn label(len: usize) -> String {
     match len {
