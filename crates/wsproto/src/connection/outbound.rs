@@ -9,6 +9,22 @@ use crate::utf8::Utf8Bytes;
 use alloc::string::String;
 use bytes::{Bytes, BytesMut};
 
+/// A payload to send: borrowed (it is copied into the output) or owned (a large unmasked one is
+/// queued as it is, without a copy).
+enum Payload<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Bytes),
+}
+
+impl Payload<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Payload::Borrowed(s) => s,
+            Payload::Owned(b) => b,
+        }
+    }
+}
+
 /// An outgoing fragmented message in progress.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Sending {
@@ -67,19 +83,21 @@ impl Connection {
 
     /// Sends a text message.
     pub fn send_text(&mut self, text: &str) -> Result<(), LocalError> {
-        self.send_data(MessageKind::Text, text.as_bytes(), None)
+        self.send_data(MessageKind::Text, Payload::Borrowed(text.as_bytes()))
     }
 
     /// Sends a binary message.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), LocalError> {
-        self.send_data(MessageKind::Binary, data, None)
+        self.send_data(MessageKind::Binary, Payload::Borrowed(data))
     }
 
-    /// Sends a [`Message`]. Large binary and text payloads from a server are queued without a copy.
+    /// Sends a [`Message`]. Large binary and text payloads from a server are queued as they are,
+    /// without a copy; small ones are copied into the output and their `Bytes` dropped here.
+    #[inline]
     pub fn send(&mut self, message: Message) -> Result<(), LocalError> {
         match message {
-            Message::Text(t) => self.send_data(MessageKind::Text, t.as_bytes(), Some(t.as_bytes())),
-            Message::Binary(b) => self.send_data(MessageKind::Binary, &b, Some(&b)),
+            Message::Text(t) => self.send_data(MessageKind::Text, Payload::Owned(t.into_bytes())),
+            Message::Binary(b) => self.send_data(MessageKind::Binary, Payload::Owned(b)),
             Message::Ping(p) => self.ping(&p),
             Message::Pong(p) => self.pong(&p),
             Message::Close(None) => self.close(CloseCode::NO_STATUS, ""),
@@ -102,7 +120,7 @@ impl Connection {
                 (kind_opcode(kind), rsv != 0, rsv)
             }
         };
-        self.write_data_frame(opcode, rsv, transformed, data, None, last)?;
+        self.write_data_frame(opcode, rsv, transformed, Payload::Borrowed(data), last)?;
         self.sending = if last { None } else { Some(Sending { kind, transformed }) };
         Ok(())
     }
@@ -176,28 +194,26 @@ impl Connection {
         self.check_can_send()
     }
 
-    fn send_data(&mut self, kind: MessageKind, data: &[u8], owned: Option<&Bytes>) -> Result<(), LocalError> {
+    #[inline]
+    fn send_data(&mut self, kind: MessageKind, data: Payload<'_>) -> Result<(), LocalError> {
         self.check_can_send()?;
         if self.sending.is_some() {
             return Err(LocalError::FragmentInProgress);
         }
-        let rsv = self.extension.as_mut().map_or(0, |e| e.begin_encode(Some(data.len())));
-        self.write_data_frame(kind_opcode(kind), rsv, rsv != 0, data, owned, true)
+        let rsv = match self.extension.as_mut() {
+            Some(e) => e.begin_encode(Some(data.as_slice().len())),
+            None => 0,
+        };
+        self.write_data_frame(kind_opcode(kind), rsv, rsv != 0, data, true)
     }
 
     /// Queues one data frame, through the extension if the message is transformed.
-    fn write_data_frame(
-        &mut self,
-        opcode: OpCode,
-        rsv: u8,
-        transformed: bool,
-        data: &[u8],
-        owned: Option<&Bytes>,
-        fin: bool,
-    ) -> Result<(), LocalError> {
+    #[inline]
+    fn write_data_frame(&mut self, opcode: OpCode, rsv: u8, transformed: bool, data: Payload<'_>, fin: bool) -> Result<(), LocalError> {
         let mask = self.next_mask();
         let raw = !transformed || {
             let ext = self.extension.as_mut().expect("a transformed message has an extension");
+            let data = data.as_slice();
             self.scratch.clear();
             ext.encode(data, fin, &mut self.scratch).map_err(LocalError::Extension)?;
             let whole = fin && opcode != OpCode::Continuation;
@@ -212,9 +228,9 @@ impl Connection {
             incompressible
         };
         if raw {
-            match owned {
-                Some(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes.clone(), mask),
-                None => self.output.push_frame(opcode, fin, 0, data, mask),
+            match data {
+                Payload::Owned(bytes) => self.output.push_frame_bytes(opcode, fin, 0, bytes, mask),
+                Payload::Borrowed(data) => self.output.push_frame(opcode, fin, 0, data, mask),
             }
         }
         Ok(())
