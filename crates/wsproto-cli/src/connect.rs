@@ -2,12 +2,16 @@
 //!
 //! Each line of stdin is sent as a text message (or, with `--binary`, as hex-encoded bytes);
 //! every incoming message is printed to stdout (binary as hex). At the end of stdin the client
-//! closes cleanly, so it works in a pipeline. The exit status tells how the connection ended: 0
+//! closes cleanly, so it works in a pipeline, but not at once: replies to the last lines may not
+//! have been sent yet, and a server that sees our close frame first stops sending (Python
+//! `websockets` and Node `ws` do). So it sends a ping, waits for the pong (the server has then read
+//! every line), then waits until the server has been quiet for `--linger` seconds, and closes. The exit status tells how the connection ended: 0
 //! for a clean close with 1000 (or 1001), 2 for a clean close with another code, 1 for an error.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tracing::debug;
 use wsproto_tokio::{Bytes, ClientRequest, CloseCode, Config, Error, Message};
@@ -34,7 +38,30 @@ pub(crate) struct Args {
     /// Trust exactly the certificates in this PEM file for wss:// (a self-signed server, say).
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// At the end of input, how long the server must have been quiet (after answering a ping
+    /// that follows the last line) before the client closes, in seconds.
+    #[arg(long, default_value = "1", value_parser = crate::seconds)]
+    linger: crate::MaybeDuration,
 }
+
+/// The payload of the ping that follows the last line of input.
+const END_OF_INPUT: &[u8] = b"wsproto connect: end of input";
+
+/// Where the end of a session has got to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// Reading stdin.
+    Reading,
+    /// The input ended; the ping that marks it is out.
+    AwaitingPong,
+    /// The server has read everything; waiting for it to be quiet for `--linger`.
+    Quiet,
+    /// Our close frame is out; reading until the server's.
+    Closing,
+}
+
+/// How long to wait for the server to answer that ping before closing anyway.
+const END_OF_INPUT_PONG_WAIT: Duration = Duration::from_secs(10);
 
 fn request(args: &Args) -> Result<ClientRequest, String> {
     let mut req = ClientRequest::from_url(&args.url).map_err(|e| e.to_string())?;
@@ -85,8 +112,13 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
         eprintln!("type a message and press Enter; Ctrl-D closes");
     }
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut stdin_open = true;
+    let linger = args.linger.unwrap_or_default();
+    let mut ending = Ending::Reading;
+    // When to close, once the input has ended; unused until then.
+    let close_at = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(close_at);
     loop {
+        let stdin_open = ending == Ending::Reading;
         tokio::select! {
             line = lines.next_line(), if stdin_open => match line {
                 Ok(Some(line)) => {
@@ -104,18 +136,36 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
                     ws.send(message).await.map_err(|e| e.to_string())?;
                 }
                 Ok(None) | Err(_) => {
-                    // End of input: close cleanly, then keep printing until the server answers:
-                    // echoes of the last lines may still be on their way.
-                    stdin_open = false;
-                    if let Err(e) = ws.close(None).await {
-                        debug!("close: {e}");
-                    }
+                    // End of input. A ping marks it: its pong means the server has read every
+                    // line. Replies may still follow, so the close waits for quiet after that.
+                    ending = Ending::AwaitingPong;
+                    ws.send(Message::Ping(Bytes::from_static(END_OF_INPUT))).await.map_err(|e| e.to_string())?;
+                    close_at.as_mut().reset(tokio::time::Instant::now() + END_OF_INPUT_PONG_WAIT);
                 }
             },
+            () = &mut close_at, if matches!(ending, Ending::AwaitingPong | Ending::Quiet) => {
+                ending = Ending::Closing;
+                if let Err(e) = ws.close(None).await {
+                    debug!("close: {e}");
+                }
+            }
             message = ws.recv() => match message {
-                Some(Ok(Message::Text(text))) => println!("{text}"),
-                Some(Ok(Message::Binary(bytes))) => println!("{}", hex_encode(&bytes)),
+                Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
+                    match m {
+                        Message::Text(text) => println!("{text}"),
+                        Message::Binary(bytes) => println!("{}", hex_encode(&bytes)),
+                        _ => unreachable!("text or binary"),
+                    }
+                    if ending == Ending::Quiet {
+                        // Still replying: the quiet period starts again.
+                        close_at.as_mut().reset(tokio::time::Instant::now() + linger);
+                    }
+                }
                 Some(Ok(Message::Ping(p))) => debug!("ping {}", hex_encode(&p)),
+                Some(Ok(Message::Pong(p))) if ending == Ending::AwaitingPong && p == END_OF_INPUT => {
+                    ending = Ending::Quiet;
+                    close_at.as_mut().reset(tokio::time::Instant::now() + linger);
+                }
                 Some(Ok(Message::Pong(p))) => debug!("pong {}", hex_encode(&p)),
                 Some(Ok(Message::Close(_))) => {}
                 Some(Ok(other)) => debug!("{other:?}"),
@@ -184,6 +234,7 @@ mod tests {
             deflate: false,
             ping_interval: None,
             ca_cert: None,
+            linger: None,
         };
         let req = request(&args).unwrap();
         assert_eq!(req.headers(), [("Authorization".to_string(), "Bearer t".to_string())]);

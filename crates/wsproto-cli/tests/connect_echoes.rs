@@ -1,9 +1,10 @@
 //! `printf 'one\ntwo\nthree\n' | wsproto connect ws://…/echo` prints every echo, every time.
 //!
-//! At the end of its input the client sends its close frame while the last echoes may still be
-//! on their way; those echoes were sent before the server saw the close, so they are real
-//! messages and must be printed. Run 60 times against `wsproto serve`, with lines from 0 B to
-//! 64 KiB. (`scripts/peers.sh` runs the same loop against Python `websockets` and Node `ws`.)
+//! At the end of its input the client must not lose the replies still on their way: it pings, waits
+//! for the pong and for a quiet `--linger`, then closes, and prints whatever arrives before the
+//! server's close. Run 60 times against `wsproto serve`, with lines from 0 B to 64 KiB.
+//! (`scripts/peers.sh` runs the same loop against Python `websockets` and Node `ws`, which stop
+//! sending as soon as they see a close frame.)
 
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
@@ -60,7 +61,7 @@ fn every_echo_is_printed_every_time() {
     for run in 0..60 {
         let input = lines(run);
         let mut client = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-            .args(["-q", "connect", &server.url])
+            .args(["-q", "connect", "--linger", "0.05", &server.url])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -83,7 +84,7 @@ fn every_echo_is_printed_every_time() {
 fn binary_input_that_is_not_hex_is_refused_and_the_connection_goes_on() {
     let server = serve();
     let output = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-        .args(["-q", "connect", "--binary", &server.url])
+        .args(["-q", "connect", "--binary", "--linger", "0.05", &server.url])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
