@@ -64,10 +64,16 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
     /// Writes out everything the core has queued, then flushes the transport.
     pub(crate) fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.conn.output_len() > 0 {
-            let mut chunks: [&[u8]; MAX_IOVECS] = [&[]; MAX_IOVECS];
-            let n = self.conn.pending_output_slices(&mut chunks);
-            let slices: [IoSlice<'_>; MAX_IOVECS] = std::array::from_fn(|i| IoSlice::new(chunks[i]));
-            let written = ready!(self.io.poll_write_vectored(cx, &slices[..n]))?;
+            let first = self.conn.pending_output();
+            let written = if first.len() == self.conn.output_len() {
+                // One contiguous chunk, the usual case: small frames are coalesced.
+                ready!(self.io.poll_write_vectored(cx, &[IoSlice::new(first)]))?
+            } else {
+                let mut chunks: [&[u8]; MAX_IOVECS] = [&[]; MAX_IOVECS];
+                let n = self.conn.pending_output_slices(&mut chunks);
+                let slices: [IoSlice<'_>; MAX_IOVECS] = std::array::from_fn(|i| IoSlice::new(chunks[i]));
+                ready!(self.io.poll_write_vectored(cx, &slices[..n]))?
+            };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }

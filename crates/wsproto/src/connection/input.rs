@@ -51,11 +51,19 @@ use bytes::{BufMut, BytesMut};
 #[derive(Debug)]
 pub struct InputBuffer<'a> {
     buf: &'a mut BytesMut,
+    /// The buffer's length when it was handed out.
+    start: usize,
+    /// Where the connection keeps the size of the latest read: set when this is dropped.
+    read: &'a mut usize,
+    /// Whether the connection is between messages, so that room reserved for a read that found
+    /// nothing may be let go.
+    between_messages: bool,
 }
 
 impl<'a> InputBuffer<'a> {
-    pub(super) fn new(buf: &'a mut BytesMut) -> InputBuffer<'a> {
-        InputBuffer { buf }
+    pub(super) fn new(buf: &'a mut BytesMut, read: &'a mut usize, between_messages: bool) -> InputBuffer<'a> {
+        let start = buf.len();
+        InputBuffer { buf, start, read, between_messages }
     }
 
     /// How many bytes the connection holds that it has not consumed yet.
@@ -103,6 +111,19 @@ impl<'a> InputBuffer<'a> {
         };
         self.buf.truncate(start + kept);
         result
+    }
+}
+
+impl Drop for InputBuffer<'_> {
+    fn drop(&mut self) {
+        // Only appending is possible, so the length never went below `start`.
+        *self.read = self.buf.len() - self.start;
+        if *self.read == 0 && self.buf.is_empty() && self.between_messages {
+            // A read that found nothing (the transport would block): let go of the room reserved
+            // for it, so that a connection waiting for its next message holds no buffer. (In the
+            // middle of a message the room is needed anyway, and is kept.)
+            *self.buf = BytesMut::new();
+        }
     }
 }
 
@@ -163,6 +184,7 @@ mod tests {
         let mut input = conn.input_buffer();
         input.put_u8(HELLO[0]);
         input.put_slice(&HELLO[1..6]);
+        drop(input);
         assert_eq!(conn.poll_event(), None);
         conn.input_buffer()
             .read_with(3, |room| {
@@ -180,7 +202,33 @@ mod tests {
         unsafe {
             input.advance_mut(2)
         };
+        drop(input);
         assert_eq!(conn.poll_event(), Some(Event::Text("Hello".into())));
+    }
+
+    #[test]
+    fn a_full_read_asks_for_a_bigger_next_read_and_a_quiet_connection_holds_no_buffer() {
+        let mut conn = open_server();
+        assert_eq!(conn.read_hint(), 8 << 10);
+        // A read that filled 8 KiB: the peer is streaming, so the next read is bigger (and an
+        // adapter makes it straight into the input buffer).
+        let mut input = conn.input_buffer();
+        input.put_slice(&[0u8; 8 << 10][..]);
+        drop(input);
+        assert_eq!(conn.read_hint(), 64 << 10);
+        // A read that found nothing lets go of the room reserved for it, and the next read is
+        // back to the default size.
+        let mut conn = open_server();
+        let mut input = conn.input_buffer();
+        input.reserve(64 << 10);
+        drop(input);
+        assert_eq!(conn.read_hint(), 8 << 10);
+        assert_eq!(conn.input_buffer().spare_capacity(), 0);
+        // A small message read and consumed leaves no buffer behind either.
+        conn.receive(&HELLO);
+        assert_eq!(conn.poll_event(), Some(Event::Text("Hello".into())));
+        assert_eq!(conn.poll_event(), None);
+        assert_eq!(conn.input_buffer().spare_capacity(), 0);
     }
 
     #[test]

@@ -27,6 +27,12 @@ use outbound::Sending;
 use output::Output;
 use timers::Timers;
 
+/// The read size `read_hint` asks for by default.
+const READ_SIZE: usize = 8 << 10;
+
+/// The read size `read_hint` asks for while the peer is streaming.
+const STREAMING_READ_SIZE: usize = 64 << 10;
+
 /// Which end of the connection this is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -144,6 +150,9 @@ pub struct Connection {
     close_sent: Option<CloseFrame>,
     close_received: Option<CloseFrame>,
     eof: bool,
+    /// How many bytes the latest read brought: a full read means more is waiting, so the next
+    /// read should go straight into the input buffer (see `read_hint`).
+    recent_read: usize,
     /// Reused output space for extensions that transform outgoing messages.
     scratch: BytesMut,
 }
@@ -181,6 +190,7 @@ impl Connection {
             close_sent: None,
             close_received: None,
             eof: false,
+            recent_read: 0,
             scratch: BytesMut::new(),
         }
     }
@@ -276,6 +286,7 @@ impl Connection {
     /// `None` before receiving more: that keeps the input buffer within one frame plus one read.
     #[inline]
     pub fn receive(&mut self, data: &[u8]) {
+        self.recent_read = data.len();
         self.input.extend_from_slice(data);
     }
 
@@ -283,16 +294,31 @@ impl Connection {
     /// [`receive`](Connection::receive): it is a [`bytes::BufMut`] (for tokio-util's
     /// `poll_read_buf`, say) that can only be appended to.
     pub fn input_buffer(&mut self) -> InputBuffer<'_> {
-        InputBuffer::new(&mut self.input)
+        InputBuffer::new(&mut self.input, &mut self.recent_read, self.inbound.is_idle())
     }
 
     /// How many bytes the connection would like next: the rest of the frame being read if that is
     /// known, else a default read size. Zero once no more input is wanted.
+    ///
+    /// The default is 8 KiB, or 64 KiB while the peer is streaming (the latest read was at least
+    /// 8 KiB, so more is probably waiting). Adapters read up to 16 KiB into a buffer on the stack
+    /// and copy it in (an idle connection then holds no read buffer), and read larger hints
+    /// straight into [`input_buffer`](Connection::input_buffer), without the copy.
     pub fn read_hint(&self) -> usize {
         if !self.wants_input() {
             return 0;
         }
-        self.inbound.remaining_in_frame(self.input.len()).unwrap_or(0).max(8 << 10)
+        let default = if self.recent_read >= READ_SIZE { STREAMING_READ_SIZE } else { READ_SIZE };
+        self.inbound.remaining_in_frame(self.input.len()).unwrap_or(0).max(default)
+    }
+
+    /// Lets go of the input buffer's allocation once everything in it is consumed and the peer is
+    /// not streaming, so that a quiet connection holds none. (Received messages share the
+    /// allocation and keep it alive as long as they live.)
+    fn release_idle_input(&mut self) {
+        if self.input.is_empty() && self.recent_read < READ_SIZE && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
+        }
     }
 
     /// The transport reached end of file: the peer will send nothing more.
@@ -331,6 +357,7 @@ impl Connection {
             State::Open | State::CloseSent | State::CloseReceived | State::AwaitingEof => match self.read_frames() {
                 Ok(Some(ev)) => Some(ev),
                 Ok(None) => {
+                    self.release_idle_input();
                     if self.eof {
                         self.on_eof();
                     }
