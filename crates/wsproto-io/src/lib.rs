@@ -16,6 +16,7 @@
 pub mod connect;
 mod driver;
 mod error;
+pub mod futures;
 pub mod handshake;
 mod maybe_tls;
 mod request;

@@ -4,7 +4,9 @@
 //! with the `tokio` feature, futures-io's with the `futures-io` feature.
 
 use std::io::{self, IoSlice, Read, Write};
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 use std::pin::Pin;
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 use std::task::{Context, Poll};
 
 /// A stream that is plain (`ws://`) or TLS over it (`wss://`), as tokio-tungstenite's
@@ -19,6 +21,7 @@ pub enum MaybeTlsStream<S, T> {
 }
 
 /// Calls `$call` on whichever stream is inside `$self` (a `Pin<&mut MaybeTlsStream>`).
+#[cfg(any(feature = "tokio", feature = "futures-io"))]
 macro_rules! pinned {
     ($self:ident, $s:ident => $call:expr) => {
         match $self.get_mut() {

@@ -2,12 +2,12 @@
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
+use crate::futures::{Feed, Flush, Recv, SendMessage};
 use crate::transport::{Runtime, Transport};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
 use futures_sink::Sink;
 use std::fmt;
-use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use wsproto::{CloseFrame, Connection, Message, Role};
@@ -66,8 +66,8 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
     }
 
     /// Receives the next message; `None` once the connection has closed cleanly.
-    pub async fn recv(&mut self) -> Option<Result<Message>> {
-        poll_fn(|cx| self.driver.poll_message(cx)).await
+    pub fn recv(&mut self) -> Recv<'_, S, R> {
+        Recv::new(&mut self.driver)
     }
 
     /// The next message if the bytes already received hold one, without waiting or any I/O.
@@ -79,20 +79,18 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
     }
 
     /// Queues a message without flushing it, waiting only while the output buffer is full.
-    pub async fn feed(&mut self, message: Message) -> Result<()> {
-        poll_fn(|cx| self.driver.poll_ready(cx)).await?;
-        self.driver.start_send(message)
+    pub fn feed(&mut self, message: Message) -> Feed<'_, S, R> {
+        Feed::new(&mut self.driver, message)
     }
 
     /// Writes out everything queued.
-    pub async fn flush(&mut self) -> Result<()> {
-        poll_fn(|cx| self.driver.poll_flush(cx)).await
+    pub fn flush(&mut self) -> Flush<'_, S, R> {
+        Flush::new(&mut self.driver)
     }
 
     /// Sends a message and flushes it.
-    pub async fn send(&mut self, message: Message) -> Result<()> {
-        self.feed(message).await?;
-        self.flush().await
+    pub fn send(&mut self, message: Message) -> SendMessage<'_, S, R> {
+        SendMessage::new(&mut self.driver, message)
     }
 
     /// Queues a close frame (1000 if `frame` is `None`) without writing it, unless one was sent
