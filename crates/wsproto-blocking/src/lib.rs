@@ -276,6 +276,12 @@ impl<S: Stream> WebSocket<S> {
         self.inner.is_compressed()
     }
 
+    /// Whether messages sent from now on are compressed, when permessage-deflate was negotiated
+    /// (on by default). See [`Connection::set_compression`].
+    pub fn set_compression(&mut self, enabled: bool) {
+        self.inner.set_compression(enabled);
+    }
+
     /// The sans-IO connection underneath, for inspection.
     pub fn connection(&self) -> &Connection {
         self.inner.connection()

@@ -152,6 +152,12 @@ impl<S: Transport, R: Runtime> WriteHalf<S, R> {
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 
+    /// Whether messages queued from now on are compressed; see
+    /// [`WebSocketStream::set_compression`].
+    pub fn set_compression(&mut self, enabled: bool) {
+        self.shared.lock().conn.set_compression(enabled);
+    }
+
     fn poll_ready_inner(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let s = &*self.shared;
         s.poll_as(cx, &s.writer, &s.reader, |d, cx| d.poll_ready(cx))

@@ -124,6 +124,14 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
         self.driver.conn.extension().is_some()
     }
 
+    /// Whether messages queued from now on are compressed, when permessage-deflate was
+    /// negotiated (on by default). To send one message uncompressed:
+    /// `ws.set_compression(false); ws.send(msg).await?; ws.set_compression(true);`.
+    /// See [`Connection::set_compression`].
+    pub fn set_compression(&mut self, enabled: bool) {
+        self.driver.conn.set_compression(enabled);
+    }
+
     /// The sans-IO connection underneath, for inspection.
     pub fn connection(&self) -> &Connection {
         &self.driver.conn

@@ -8,6 +8,7 @@
 
 use bytes::BytesMut;
 use core::fmt;
+use core::time::Duration;
 
 /// Why an extension could not decode a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,4 +64,16 @@ pub trait Extension: Send + fmt::Debug {
     fn discard_encode(&mut self) -> bool {
         false
     }
+
+    /// How long the connection waits after a message that went through this extension before
+    /// it calls [`hibernate`](Extension::hibernate). `None` (the default): never.
+    /// `Some(Duration::ZERO)`: right after every such message.
+    fn hibernate_after(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The connection has been quiet: free what can be rebuilt, keeping only what later messages
+    /// need. The next message rebuilds the rest. It may be called while a message is half sent
+    /// or half received; that direction must then be left as it is.
+    fn hibernate(&mut self) {}
 }

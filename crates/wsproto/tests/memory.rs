@@ -252,3 +252,87 @@ fn a_ping_flood_to_a_peer_that_never_reads_is_bounded() {
     });
     assert!(peak < 2 * write_limit + flood.len() + 16 * KIB, "peak {peak} B for a {write_limit} B write limit");
 }
+
+/// Bytes that `conn` owns: what dropping it gives back.
+fn owned_by(conn: Connection) -> usize {
+    let before = LIVE.load(Ordering::Relaxed);
+    drop(conn);
+    before - LIVE.load(Ordering::Relaxed)
+}
+
+/// A JSON chat message of about `len` bytes.
+fn chat_json(len: usize) -> String {
+    let mut text = String::new();
+    let words = ["hello", "lunch", "today", "deploy", "review", "thanks", "see", "you"];
+    let mut i = 0;
+    while text.len() + 60 < len {
+        text.push_str(words[i % words.len()]);
+        text.push(' ');
+        i += 7;
+    }
+    format!("{{\"type\":\"message\",\"room\":\"lobby\",\"from\":\"alice\",\"text\":\"{text}\"}}")
+}
+
+/// The server of an idle compressed connection (context takeover both ways) keeps at most
+/// 16 KiB once it has hibernated, on every backend; before, it holds its compressor and
+/// decompressor, hundreds of KiB.
+#[test]
+fn an_idle_compressed_connection_keeps_under_16_kib() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    for backend in backends() {
+        let held = |hibernate: bool| {
+            let (mut c, mut s) = pair(backend, MIB);
+            let msg = chat_json(1024);
+            c.send_text(&msg).unwrap();
+            s.receive(&wire_of(&mut c));
+            let Some(Event::Text(t)) = s.poll_event() else { panic!("{backend:?}: no message") };
+            s.send_text(t.as_str()).unwrap();
+            c.receive(&wire_of(&mut s));
+            assert!(matches!(c.poll_event(), Some(Event::Text(ref e)) if e.as_str() == msg), "{backend:?}");
+            if hibernate {
+                s.handle_timeout(Instant::ZERO + std::time::Duration::from_secs(60));
+            }
+            owned_by(s)
+        };
+        let (busy, idle) = (held(false), held(true));
+        eprintln!("{backend:?}: the server holds {busy} B busy, {idle} B idle");
+        assert!(busy > 64 * KIB, "{backend:?}: {busy} B with the compression state live");
+        assert!(idle <= 16 * KIB, "{backend:?}: {idle} B for an idle compressed connection");
+    }
+}
+
+/// A client that sends many tiny compressed messages, or one large incompressible one, leaves
+/// the idle server holding its windows and nothing more: at most 2^window_bits bytes each way.
+#[test]
+fn hostile_traffic_cannot_raise_the_idle_footprint_past_the_windows() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    for backend in backends() {
+        for big in [false, true] {
+            let (mut c, mut s) = pair(backend, MIB);
+            let mut seed = 0x2545_f491_u32;
+            let mut noise = |n: usize| -> Vec<u8> {
+                (0..n)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        seed as u8
+                    })
+                    .collect()
+            };
+            let msgs: Vec<Vec<u8>> = if big { vec![noise(200 * KIB)] } else { (0..2000).map(|i| format!("m{i}").into_bytes()).collect() };
+            for m in &msgs {
+                c.send_binary(m).unwrap();
+                s.receive(&wire_of(&mut c));
+                let Some(Event::Binary(b)) = s.poll_event() else { panic!("{backend:?}: no message") };
+                s.send_binary(&b).unwrap();
+                c.receive(&wire_of(&mut s));
+                assert!(matches!(c.poll_event(), Some(Event::Binary(_))));
+            }
+            s.handle_timeout(Instant::ZERO + std::time::Duration::from_secs(60));
+            let idle = owned_by(s);
+            let bound = if big { 2 * 32 * KIB + 16 * KIB } else { 16 * KIB };
+            assert!(idle <= bound, "{backend:?} big={big}: {idle} B idle, bound {bound} B");
+        }
+    }
+}

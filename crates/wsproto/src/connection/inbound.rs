@@ -402,6 +402,7 @@ impl Connection {
             if msg.kind == MessageKind::Text {
                 msg.utf8.feed(&msg.buf[before..]).map_err(|_| ProtocolError::InvalidUtf8)?;
             }
+            self.extension_used();
         }
         self.mark_activity();
         let msg = self.inbound.message.as_mut().expect("a data frame belongs to a message");

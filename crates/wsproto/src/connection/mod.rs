@@ -139,6 +139,8 @@ pub struct Connection {
     output: Output,
     inbound: Inbound,
     sending: Option<Sending>,
+    /// Whether outgoing messages go through the extension (see `set_compression`).
+    compress: bool,
     extension: Option<Box<dyn Extension>>,
     rng: Option<Box<dyn Random>>,
     handshake: Option<Box<Handshake>>,
@@ -181,6 +183,7 @@ impl Connection {
             output: Output::default(),
             inbound: Inbound::default(),
             sending: None,
+            compress: true,
             extension: None,
             rng: None,
             handshake: None,
@@ -238,6 +241,15 @@ impl Connection {
     /// Whether messages can be sent.
     pub fn is_open(&self) -> bool {
         self.state == State::Open
+    }
+
+    /// Whether messages sent from now on are compressed (when permessage-deflate, or another
+    /// extension, was negotiated). On by default. Turn it off around a message that is already
+    /// compressed (an image, a zip) or must not share a window with secrets (a token next to
+    /// attacker-chosen text, the CRIME/BREACH pattern), then back on. A message already started
+    /// in fragments keeps the choice it was started with.
+    pub fn set_compression(&mut self, enabled: bool) {
+        self.compress = enabled;
     }
 
     /// Whether the connection is over. Write out any pending output, then close the transport.

@@ -116,7 +116,10 @@ impl Connection {
             Some(s) if s.kind != kind => return Err(LocalError::FragmentKindMismatch),
             Some(s) => (OpCode::Continuation, s.transformed, 0),
             None => {
-                let rsv = self.extension.as_mut().map_or(0, |e| e.begin_encode(None));
+                let rsv = match self.extension.as_mut() {
+                    Some(e) if self.compress => e.begin_encode(None),
+                    _ => 0,
+                };
                 (kind_opcode(kind), rsv != 0, rsv)
             }
         };
@@ -201,8 +204,8 @@ impl Connection {
             return Err(LocalError::FragmentInProgress);
         }
         let rsv = match self.extension.as_mut() {
-            Some(e) => e.begin_encode(Some(data.as_slice().len())),
-            None => 0,
+            Some(e) if self.compress => e.begin_encode(Some(data.as_slice().len())),
+            _ => 0,
         };
         self.write_data_frame(kind_opcode(kind), rsv, rsv != 0, data, true)
     }
@@ -224,6 +227,9 @@ impl Connection {
             }
             if self.scratch.capacity() > 64 << 10 {
                 self.scratch = BytesMut::new();
+            }
+            if fin {
+                self.extension_used();
             }
             incompressible
         };

@@ -18,6 +18,8 @@ pub(crate) struct Timers {
     pub(crate) next_ping: Option<Instant>,
     pub(crate) pong: Option<Instant>,
     pub(crate) idle: Option<Instant>,
+    /// When the extension may free its working state (see `Extension::hibernate_after`).
+    pub(crate) hibernate: Option<Instant>,
     /// The payload of the keepalive ping in flight, if any.
     pub(crate) ping_in_flight: Option<u32>,
     pub(crate) ping_seq: u32,
@@ -64,6 +66,10 @@ impl Connection {
                 }
             }
             State::Open => {
+                if t.is_due(t.hibernate) {
+                    self.hibernate();
+                }
+                let t = &self.timers;
                 if t.is_due(t.pong) {
                     self.keepalive_timed_out();
                 } else if t.is_due(t.idle) {
@@ -95,7 +101,7 @@ impl Connection {
         let t = &self.timers;
         match self.state {
             State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => t.handshake,
-            State::Open => earliest(&[t.pong, t.idle, t.next_ping]),
+            State::Open => earliest(&[t.pong, t.idle, t.next_ping, t.hibernate]),
             State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
             State::Closed => None,
         }
@@ -124,6 +130,34 @@ impl Connection {
     fn keepalive_timed_out(&mut self) {
         self.write_close(CloseCode::INTERNAL_ERROR, "keepalive ping timeout");
         self.finish(false, Some(ConnectionError::KeepaliveTimeout));
+    }
+
+    /// A whole message went through the extension: arm its hibernation, or hibernate now if it
+    /// asks to after every message.
+    pub(super) fn extension_used(&mut self) {
+        let Some(ext) = self.extension.as_mut() else { return };
+        match ext.hibernate_after() {
+            Some(d) if d.is_zero() => {
+                ext.hibernate();
+                self.timers.hibernate = None;
+            }
+            d => self.timers.hibernate = self.timers.after(d),
+        }
+    }
+
+    /// The connection has been quiet for the extension's delay: free everything that the next
+    /// message can rebuild. The extension keeps its windows; the buffers go entirely.
+    fn hibernate(&mut self) {
+        self.timers.hibernate = None;
+        if let Some(ext) = self.extension.as_mut() {
+            ext.hibernate();
+        }
+        self.scratch = bytes::BytesMut::new();
+        if self.input.is_empty() {
+            // Quiet for a while: whatever the last read was, the peer is not streaming now.
+            self.input = bytes::BytesMut::new();
+            self.recent_read = 0;
+        }
     }
 
     /// Restarts the idle timer: something arrived.

@@ -72,6 +72,10 @@ pub(crate) trait Compress: Send {
 
     /// Forgets the window: the next message starts a fresh stream.
     fn reset(&mut self);
+
+    /// Loads `dictionary` as the window of a fresh compressor, so that what it compresses next
+    /// may refer back into it, exactly as if those bytes had just been compressed.
+    fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), &'static str>;
 }
 
 /// A decompressor that keeps its window between calls until reset.
@@ -148,6 +152,9 @@ pub(crate) trait Decompress: Send {
 
     /// Forgets the window and any stream end.
     fn reset(&mut self);
+
+    /// Loads `dictionary` as the window of a fresh decompressor, as if it had just inflated it.
+    fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), DecodeError>;
 }
 
 /// Appends at most `room` bytes to `out` by one call of `write`, which writes from the start of
@@ -212,6 +219,8 @@ mod miniz {
     use super::Step;
     use crate::extension::DecodeError;
     use alloc::boxed::Box;
+    use alloc::vec::Vec;
+    use bytes::BytesMut;
     use miniz_oxide::deflate::core::{CompressorOxide, TDEFLFlush, TDEFLStatus, compress, create_comp_flags_from_zip_params};
     use miniz_oxide::inflate::stream::{InflateState, inflate};
     use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
@@ -238,6 +247,15 @@ mod miniz {
         fn reset(&mut self) {
             self.0.reset();
         }
+
+        /// miniz_oxide has no call to preset a window, so the dictionary is compressed and the
+        /// output thrown away: the compressor then holds it as its window and sits on a byte
+        /// boundary (a sync flush), where the next message's blocks start. The peer's inflater
+        /// holds the same bytes, so every back-reference resolves alike.
+        fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), &'static str> {
+            let mut sink = BytesMut::new();
+            super::Compress::compress_sync(self, dictionary, &mut sink)
+        }
     }
 
     pub(super) struct Decompressor(Box<InflateState>);
@@ -260,6 +278,27 @@ mod miniz {
 
         fn reset(&mut self) {
             self.0.reset(DataFormat::Raw);
+        }
+
+        /// miniz_oxide has no call to preset a window either: the dictionary is inflated from
+        /// stored (uncompressed) blocks, which leaves it in the window and the decoder on a block
+        /// boundary, where the next message's first block starts.
+        fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), DecodeError> {
+            let mut stream = Vec::with_capacity(dictionary.len() + 5 * (dictionary.len() / 0xffff + 1));
+            for chunk in dictionary.chunks(0xffff) {
+                // BFINAL 0, BTYPE 00 (stored), padded to a byte; then LEN and its complement.
+                let len = chunk.len() as u16;
+                stream.push(0);
+                stream.extend_from_slice(&len.to_le_bytes());
+                stream.extend_from_slice(&(!len).to_le_bytes());
+                stream.extend_from_slice(chunk);
+            }
+            let mut sink = BytesMut::new();
+            let ended = super::Decompress::decompress(self, &stream, &mut sink, dictionary.len())?;
+            if ended || sink.len() != dictionary.len() {
+                return Err(DecodeError::Invalid("could not load the deflate window"));
+            }
+            Ok(())
         }
     }
 }
@@ -329,6 +368,10 @@ mod zlib {
         fn reset(&mut self) {
             self.0.reset();
         }
+
+        fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), &'static str> {
+            self.0.set_dictionary(dictionary).map(drop).map_err(DeflateError::as_str)
+        }
     }
 
     pub(super) struct Decompressor(Inflate, u8);
@@ -365,6 +408,10 @@ mod zlib {
         fn reset(&mut self) {
             // A fresh state keeps the negotiated window size (`Inflate::reset` would not).
             self.0 = Inflate::new(false, self.1);
+        }
+
+        fn set_dictionary(&mut self, dictionary: &[u8]) -> Result<(), DecodeError> {
+            self.0.set_dictionary(dictionary).map(drop).map_err(|_| DecodeError::Invalid("could not load the deflate window"))
         }
     }
 }

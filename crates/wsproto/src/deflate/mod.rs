@@ -20,6 +20,7 @@
 //! window; [`DeflateConfig::memory_level`], smaller windows and `no_context_takeover` cap it.
 
 mod backend;
+mod history;
 mod params;
 
 pub use backend::Backend;
@@ -34,6 +35,8 @@ use alloc::string::String;
 use backend::{Compress, Decompress};
 use bytes::BytesMut;
 use core::fmt;
+use core::time::Duration;
+use history::History;
 use params::Agreement;
 
 /// permessage-deflate settings, for either side.
@@ -78,6 +81,13 @@ pub struct DeflateConfig {
     pub memory_level: u8,
     /// Which library does the work.
     pub backend: Backend,
+    /// How long a connection may be quiet before it frees its compression state, keeping only
+    /// each direction's window of recent bytes (as much as was actually sent, at most 2^window_bits
+    /// bytes). The next message rebuilds the state from that window. `None`: never;
+    /// `Some(Duration::ZERO)`: after every message. Default 1 s; see `docs/performance.md` for
+    /// what it saves and what a wake-up costs. It needs the connection to be told the time
+    /// ([`Connection::handle_timeout`](crate::Connection::handle_timeout)), as the adapters do.
+    pub hibernate_after: Option<Duration>,
 }
 
 impl Default for DeflateConfig {
@@ -91,6 +101,7 @@ impl Default for DeflateConfig {
             client_max_window_bits: 15,
             memory_level: 8,
             backend: Backend::default(),
+            hibernate_after: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -122,6 +133,8 @@ impl DeflateConfig {
         memory_level: u8;
         /// Sets [`DeflateConfig::backend`].
         backend: Backend;
+        /// Sets [`DeflateConfig::hibernate_after`].
+        hibernate_after: Option<Duration>;
     }
 
     /// Sets [`DeflateConfig::server_max_window_bits`], clamped to 8–15.
@@ -181,8 +194,18 @@ pub struct DeflateExtension {
     /// Messages longer than this are sent uncompressed, and the compressor starts afresh for
     /// every message, because the backend cannot honour the negotiated window natively.
     fit_limit: Option<usize>,
+    hibernate_after: Option<Duration>,
+    /// Created on the first compressed message, freed when the connection hibernates.
     compressor: Option<Box<dyn Compress>>,
     decompressor: Option<Box<dyn Decompress>>,
+    /// What the compressor's window holds (only with context takeover): what a new compressor
+    /// needs to carry on where the freed one stopped.
+    sent: History,
+    /// What the decompressor's window holds (only when the peer keeps its context).
+    received: History,
+    /// A fragmented message is half sent or half received: that direction cannot hibernate.
+    encoding: bool,
+    decoding: bool,
     /// The incoming message's deflate stream ended with a final block.
     stream_ended: bool,
 }
@@ -210,8 +233,13 @@ impl DeflateExtension {
             memory_level: cfg.memory_level,
             backend: cfg.backend,
             fit_limit,
+            hibernate_after: cfg.hibernate_after,
             compressor: None,
             decompressor: None,
+            sent: History::new(1 << agreement.local_window_bits),
+            received: History::new(1 << agreement.remote_window_bits),
+            encoding: false,
+            decoding: false,
             stream_ended: false,
         }
     }
@@ -231,9 +259,51 @@ impl DeflateExtension {
         self.agreement.remote_window_bits
     }
 
-    fn decompressor(&mut self) -> &mut dyn Decompress {
-        let (backend, bits) = (self.backend, self.agreement.remote_window_bits);
-        &mut **self.decompressor.get_or_insert_with(|| backend::decompressor(backend, bits))
+    /// Bytes held for compression while idle: the two windows. The working state of the
+    /// backends, while it exists, comes on top.
+    pub fn idle_bytes(&self) -> usize {
+        self.sent.allocated() + self.received.allocated()
+    }
+
+    /// Whether the compression state is freed (or was never needed) in both directions.
+    pub fn is_hibernating(&self) -> bool {
+        self.compressor.is_none() && self.decompressor.is_none()
+    }
+
+    /// The decompressor, created (and loaded with the window it had) if it was freed.
+    fn decompressor(&mut self) -> Result<&mut dyn Decompress, DecodeError> {
+        if self.decompressor.is_none() {
+            let mut d = backend::decompressor(self.backend, self.agreement.remote_window_bits);
+            if !self.received.is_empty() {
+                d.set_dictionary(self.received.contiguous())?;
+            }
+            self.decompressor = Some(d);
+        }
+        Ok(&mut **self.decompressor.as_mut().expect("just created"))
+    }
+
+    /// The compressor, created (and loaded with the window it had) if it was freed.
+    fn compressor(&mut self) -> Result<&mut dyn Compress, &'static str> {
+        if self.compressor.is_none() {
+            let bits = backend::native_window_bits(self.backend, self.agreement.local_window_bits);
+            let mut c = backend::compressor(self.backend, self.level, bits, self.memory_level);
+            if !self.sent.is_empty() {
+                c.set_dictionary(self.sent.contiguous())?;
+            }
+            self.compressor = Some(c);
+        }
+        Ok(&mut **self.compressor.as_mut().expect("just created"))
+    }
+
+    /// Inflates `input` and records what came out in the window copy.
+    fn inflate(&mut self, input: &[u8], out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
+        let before = out.len();
+        let ended = self.decompressor()?.decompress(input, out, limit)?;
+        self.stream_ended = ended;
+        if !self.agreement.remote_no_context_takeover {
+            self.received.push(&out[before..]);
+        }
+        Ok(())
     }
 }
 
@@ -247,6 +317,7 @@ impl Extension for DeflateExtension {
     }
 
     fn decode(&mut self, input: &[u8], out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
+        self.decoding = true;
         if self.stream_ended {
             // RFC 7692 §7.2.3.4: a message flushed with a final block carries one more byte (the
             // start of an empty stored block) so that the appended tail completes it. Once the
@@ -254,21 +325,22 @@ impl Extension for DeflateExtension {
             // zlib does, however the bytes were split.
             return Ok(());
         }
-        let ended = self.decompressor().decompress(input, out, limit)?;
-        self.stream_ended = ended;
-        Ok(())
+        self.inflate(input, out, limit)
     }
 
     fn finish_decode(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), DecodeError> {
         if !self.stream_ended {
-            let ended = self.decompressor().decompress(&TAIL, out, limit)?;
-            self.stream_ended = ended;
+            self.inflate(&TAIL, out, limit)?;
         }
         if self.stream_ended {
             // A final block ends the stream; the next message starts a new one.
-            self.decompressor().reset();
+            if let Some(d) = self.decompressor.as_mut() {
+                d.reset();
+            }
+            self.received.clear();
             self.stream_ended = false;
         }
+        self.decoding = false;
         Ok(())
     }
 
@@ -279,6 +351,7 @@ impl Extension for DeflateExtension {
             if let Some(c) = self.compressor.as_mut() {
                 c.reset();
             }
+            self.sent.clear();
         }
         true
     }
@@ -294,11 +367,14 @@ impl Extension for DeflateExtension {
     }
 
     fn encode(&mut self, input: &[u8], last: bool, out: &mut BytesMut) -> Result<(), &'static str> {
-        let (backend, level, bits, mem) = (self.backend, self.level, self.agreement.local_window_bits, self.memory_level);
-        let compressor =
-            self.compressor.get_or_insert_with(|| backend::compressor(backend, level, backend::native_window_bits(backend, bits), mem));
+        let takeover = !self.local_no_context_takeover();
+        let compressor = self.compressor()?;
         let start = out.len();
         compressor.compress_sync(input, out)?;
+        if takeover {
+            self.sent.push(input);
+        }
+        self.encoding = !last;
         if last {
             if out[start..].ends_with(&TAIL) {
                 out.truncate(out.len() - TAIL.len());
@@ -309,10 +385,32 @@ impl Extension for DeflateExtension {
                 // 0x00 (RFC 7692 §7.2.3.6), which the receiver completes with the tail.
                 out.extend_from_slice(&[0x00]);
             }
-            if self.agreement.local_no_context_takeover || self.fit_limit.is_some() {
-                compressor.reset();
+            if !takeover {
+                if let Some(c) = self.compressor.as_mut() {
+                    c.reset();
+                }
             }
         }
         Ok(())
     }
+
+    fn hibernate_after(&self) -> Option<Duration> {
+        self.hibernate_after
+    }
+
+    fn hibernate(&mut self) {
+        // Between messages a backend holds nothing but its window (each message ends with a
+        // sync flush, or the stream was reset), and the window is in `sent`/`received`.
+        if !self.encoding {
+            self.compressor = None;
+            self.sent.compact();
+        }
+        if !self.decoding {
+            self.decompressor = None;
+            self.received.compact();
+        }
+    }
 }
+
+#[cfg(test)]
+mod hibernation_tests;

@@ -171,13 +171,17 @@ pub(crate) fn server_accept<'a>(cfg: &DeflateConfig, offers: impl IntoIterator<I
                 (None, c) if c < 15 => Some(c),
                 (None, _) => None,
             },
-            // It cannot: its window is 15 bits. A server that needs less must decline.
-            None if cfg.client_max_window_bits < 15 => continue,
+            // It cannot: its window is 15 bits.
             None => None,
         };
+        // A server that wants a small client window from a client that cannot promise one asks
+        // it not to keep its context instead (RFC 7692 §7.1.1.2 lets a server always ask): the
+        // large window then lives only while a message is being inflated, and between messages
+        // nothing of it is kept. The client keeps compression, which declining would take away.
+        let cannot_limit = p.client_max_window_bits.is_none() && cfg.client_max_window_bits < 15;
         let response = Params {
             server_no_context_takeover: p.server_no_context_takeover || cfg.server_no_context_takeover,
-            client_no_context_takeover: p.client_no_context_takeover || cfg.client_no_context_takeover,
+            client_no_context_takeover: p.client_no_context_takeover || cfg.client_no_context_takeover || cannot_limit,
             server_max_window_bits: server_bits,
             client_max_window_bits: client_bits.map(Some),
         };
@@ -328,8 +332,20 @@ mod tests {
                 Agreement { local_no_context_takeover: true, remote_no_context_takeover: true, local_window_bits: 10, remote_window_bits: 9 }
             ))
         );
-        // A client that cannot limit its window is declined by a server that needs a small one.
-        assert_eq!(server(&cfg, "permessage-deflate"), None);
+        // A client that cannot limit its window is told not to keep its context.
+        let lean = DeflateConfig::default().client_max_window_bits(10);
+        assert_eq!(
+            server(&lean, "permessage-deflate"),
+            Some((
+                "permessage-deflate; client_no_context_takeover".to_string(),
+                Agreement {
+                    local_no_context_takeover: false,
+                    remote_no_context_takeover: true,
+                    local_window_bits: 15,
+                    remote_window_bits: 15
+                }
+            ))
+        );
         // The smaller of the two requests wins.
         assert_eq!(
             server(&cfg, "permessage-deflate; server_max_window_bits=12; client_max_window_bits=8").unwrap().1.local_window_bits,

@@ -232,24 +232,29 @@ fn received(events: &[Event]) -> Vec<(MessageKind, Vec<u8>)> {
 }
 
 fn config_strategy() -> impl Strategy<Value = Config> {
+    // Hibernation never, after every message, or on a short timer.
+    let hibernate = prop_oneof![Just(None), Just(Some(Duration::ZERO)), Just(Some(Duration::from_millis(5)))];
     let deflate = prop_oneof![
         Just(None),
-        (any::<bool>(), any::<bool>(), 8u8..=15, 8u8..=15, 0usize..64, any::<bool>()).prop_map(|(snct, cnct, sbits, cbits, min, zlib)| {
-            #[allow(unused_mut)]
-            let mut d = wsproto::deflate::DeflateConfig::default()
-                .server_no_context_takeover(snct)
-                .client_no_context_takeover(cnct)
-                .server_max_window_bits(sbits)
-                .client_max_window_bits(cbits)
-                .min_compress_size(min)
-                .backend(wsproto::deflate::Backend::Miniz);
-            #[cfg(feature = "zlib-rs")]
-            if zlib {
-                d = d.backend(wsproto::deflate::Backend::ZlibRs);
+        (any::<bool>(), any::<bool>(), 8u8..=15, 8u8..=15, 0usize..64, any::<bool>(), hibernate).prop_map(
+            |(snct, cnct, sbits, cbits, min, zlib, hibernate)| {
+                #[allow(unused_mut)]
+                let mut d = wsproto::deflate::DeflateConfig::default()
+                    .server_no_context_takeover(snct)
+                    .client_no_context_takeover(cnct)
+                    .server_max_window_bits(sbits)
+                    .client_max_window_bits(cbits)
+                    .min_compress_size(min)
+                    .hibernate_after(hibernate)
+                    .backend(wsproto::deflate::Backend::Miniz);
+                #[cfg(feature = "zlib-rs")]
+                if zlib {
+                    d = d.backend(wsproto::deflate::Backend::ZlibRs);
+                }
+                let _ = zlib;
+                Some(d)
             }
-            let _ = zlib;
-            Some(d)
-        }),
+        ),
     ];
     (deflate, any::<bool>()).prop_map(|(deflate, keepalive)| {
         let mut c = Config::default().deflate(deflate).write_buffer_limit(1 << 20);

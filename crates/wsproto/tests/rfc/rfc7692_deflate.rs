@@ -1,6 +1,7 @@
 //! RFC 7692: permessage-deflate, through the connection, on every backend.
 
 use crate::common::*;
+use std::time::Duration;
 use wsproto::deflate::{Backend, DeflateConfig};
 use wsproto::{ClientRequest, Config, Connection, ConnectionError, Event, Instant, MessageKind, ProtocolError, SeededRandom};
 
@@ -353,5 +354,68 @@ fn a_compressed_frame_may_exceed_the_frame_limit_by_deflates_expansion() {
         s.receive(&header);
         let evs = events(&mut s);
         assert!(matches!(closed(&evs).error, Some(ConnectionError::Protocol(ProtocolError::FrameTooBig { .. }))), "{b:?}");
+    }
+}
+
+/// A connection tells the extension to hibernate once it has been quiet for `hibernate_after`:
+/// the deadline shows in `poll_timeout`, fires in `handle_timeout`, and the next message (which
+/// refers back into the window kept across the sleep) still arrives intact.
+#[test]
+fn an_idle_connection_hibernates_on_its_deadline_and_wakes_intact() {
+    for b in backends() {
+        let cfg = Config::default().deflate(Some(DeflateConfig::default().backend(b).hibernate_after(Some(Duration::from_secs(2)))));
+        let (mut c, mut s) = pair(cfg.clone(), cfg);
+        let hello = "{\"from\":\"alice\",\"text\":\"hello, is anyone here?\"}".repeat(3);
+        c.send_text(&hello).unwrap();
+        s.receive(&drain(&mut c));
+        assert_eq!(s.poll_event(), Some(Event::Text(hello.as_str().into())), "{b:?}");
+        // The server's decompressor was used at time 0: it may sleep at 2 s.
+        assert_eq!(s.poll_timeout(), Some(Instant::ZERO + Duration::from_secs(2)), "{b:?}");
+        s.handle_timeout(Instant::ZERO + Duration::from_secs(2));
+        assert_eq!(s.poll_timeout(), None, "{b:?}: nothing left to wake for");
+        // The same text again: the client compresses it as a back-reference into its window,
+        // which the server must rebuild from what it kept.
+        c.send_text(&hello).unwrap();
+        let wire = drain(&mut c);
+        assert!(wire.len() < hello.len() / 4, "{b:?}: {} B on the wire for a repeat of {} B", wire.len(), hello.len());
+        s.receive(&wire);
+        assert_eq!(s.poll_event(), Some(Event::Text(hello.as_str().into())), "{b:?}");
+        // And the server's compressor, hibernated and rebuilt, talks to a client that never slept.
+        s.handle_timeout(Instant::ZERO + Duration::from_secs(10));
+        s.send_text(&hello).unwrap();
+        c.receive(&drain(&mut s));
+        assert_eq!(c.poll_event(), Some(Event::Text(hello.as_str().into())), "{b:?}");
+        s.handle_timeout(Instant::ZERO + Duration::from_secs(20));
+        s.send_text(&hello).unwrap();
+        c.receive(&drain(&mut s));
+        assert_eq!(c.poll_event(), Some(Event::Text(hello.as_str().into())), "{b:?}");
+    }
+}
+
+/// `set_compression(false)` sends the next messages without RSV1, exactly as given, and the
+/// window is not touched: the message after it, compressed again, still decodes.
+#[test]
+fn one_message_can_be_sent_uncompressed() {
+    for b in backends() {
+        let (mut c, mut s) = pair(deflate(b), deflate(b));
+        let text = "a message that compresses well, well, well, well";
+        c.send_text(text).unwrap();
+        let compressed = drain(&mut c);
+        assert_eq!(compressed[0], 0xC1, "{b:?}: RSV1 and FIN on a compressed text frame");
+        s.receive(&compressed);
+        c.set_compression(false);
+        c.send_text(text).unwrap();
+        let plain = drain(&mut c);
+        assert_eq!(plain[0], 0x81, "{b:?}: no RSV1");
+        assert_eq!(usize::from(plain[1] & 0x7f), text.len(), "{b:?}: the payload goes as it is");
+        s.receive(&plain);
+        c.set_compression(true);
+        c.send_text(text).unwrap();
+        let again = drain(&mut c);
+        assert_eq!(again[0], 0xC1, "{b:?}");
+        s.receive(&again);
+        for _ in 0..3 {
+            assert_eq!(s.poll_event(), Some(Event::Text(text.into())), "{b:?}");
+        }
     }
 }
