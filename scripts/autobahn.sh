@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Autobahn|Testsuite against wsproto, every mode at once:
-#   - server mode: wstest's fuzzing client against `wsproto serve --deflate` at /echo;
+#   - server mode: wstest's fuzzing client against `wsproto serve --deflate --deflate-idle 0` at /echo
+#     (compression state freed and rebuilt after every message, the hardest case for hibernation);
 #   - client mode: wstest's fuzzing server against the tokio and the blocking client drivers.
 # Fails unless every case in every mode passes strictly (tools in scripts/autobahn/).
 #
@@ -45,7 +46,7 @@ wait_port() {
 }
 
 # Server mode.
-"$bin/wsproto" -q serve 127.0.0.1:19001 --deflate --ping-interval 0 >"$out/server.log" 2>&1 &
+"$bin/wsproto" -q serve 127.0.0.1:19001 --deflate --deflate-idle 0 --ping-interval 0 >"$out/server.log" 2>&1 &
 pids+=($!)
 wait_port 19001
 cat >"$out/fuzzingclient.json" <<JSON

@@ -23,17 +23,8 @@ started=$SECONDS
 say() { printf 'peers: %s\n' "$*"; }
 
 # --- The peers, latest versions, installed into the cache (an update where one is there).
-mkdir -p "$cache"
 say "installing python websockets and node ws into $cache"
-if [ ! -x "$cache/venv/bin/python" ]; then
-  rm -rf "$cache/venv"
-  python3 -m venv "$cache/venv"
-fi
-"$cache/venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade websockets
-[ -f "$cache/node/package.json" ] || { mkdir -p "$cache/node" && echo '{"private": true}' >"$cache/node/package.json"; }
-npm install --prefix "$cache/node" --no-audit --no-fund --loglevel=error ws@latest >/dev/null
-python=$cache/venv/bin/python
-export PEERS_NODE_PREFIX=$cache/node
+source "$root/scripts/lib/peers_install.sh"
 say "python websockets $("$python" -c 'import websockets; print(websockets.__version__)'), node ws $(node -p "require('$cache/node/node_modules/ws/package.json').version")"
 
 # --- Our server and client.
@@ -116,7 +107,7 @@ ours='s|.*ws://127\.0\.0\.1:\([0-9]*\)/echo.*|\1|p'
 # Default limits: a 16 MiB message must fit, compressed or not.
 start_server wsproto-deflate "$ours" "$bin/wsproto" serve 127.0.0.1:0 --deflate --ping-interval 1
 deflate_url=ws://127.0.0.1:$port/echo
-start_server wsproto-plain "$ours" "$bin/wsproto" serve 127.0.0.1:0 --ping-interval 1
+start_server wsproto-plain "$ours" "$bin/wsproto" serve 127.0.0.1:0 --no-deflate --ping-interval 1
 plain_url=ws://127.0.0.1:$port/echo
 listening='s|^listening on \([0-9]*\)$|\1|p'
 start_server peer-check-serve "$listening" "$bin/examples/peer_check" serve 0

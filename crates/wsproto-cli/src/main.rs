@@ -3,6 +3,7 @@
 mod bench;
 mod connect;
 mod http;
+mod memory;
 mod serve;
 mod tls;
 

@@ -16,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, broadcast, watch};
 use tracing::{debug, info, warn};
+use wsproto_tokio::wsproto::deflate::DeflateConfig;
 use wsproto_tokio::wsproto::handshake::HeadLimits;
 use wsproto_tokio::{Accept, CloseCode, CloseFrame, Config, Message, Utf8Bytes, WebSocketStream};
 
@@ -33,9 +34,17 @@ pub(crate) struct Args {
     /// The port to listen on, instead of the one in the address.
     #[arg(short, long)]
     port: Option<u16>,
-    /// Negotiate permessage-deflate with clients that offer it.
-    #[arg(long)]
+    /// Negotiate permessage-deflate with clients that offer it. The default; the flag is kept
+    /// for scripts that pass it.
+    #[arg(long, overrides_with = "no_deflate")]
     deflate: bool,
+    /// Do not negotiate permessage-deflate.
+    #[arg(long, overrides_with = "deflate")]
+    no_deflate: bool,
+    /// Seconds without a compressed message after which a connection frees its compression
+    /// state, keeping only its recent bytes ("0": after every message; "never").
+    #[arg(long, default_value = "1", value_parser = hibernate_delay, value_name = "SECONDS")]
+    deflate_idle: crate::MaybeDuration,
     /// The largest message accepted, in bytes (after decompression).
     #[arg(long, default_value_t = 16 << 20)]
     max_message_size: usize,
@@ -71,6 +80,14 @@ fn listen_address(s: &str) -> Result<String, String> {
     }
 }
 
+/// `--deflate-idle`: a number of seconds, where 0 means after every message, or `never`.
+fn hibernate_delay(s: &str) -> Result<crate::MaybeDuration, String> {
+    if s == "never" {
+        return Ok(None);
+    }
+    Ok(Some(crate::seconds(s)?.unwrap_or(Duration::ZERO)))
+}
+
 /// `addr` with its port replaced.
 fn with_port(addr: &str, port: u16) -> String {
     match addr.rsplit_once(':') {
@@ -95,8 +112,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         Config::default().max_message_size(args.max_message_size).max_frame_size(args.max_message_size).ping_interval(args.ping_interval);
     config.allowed_origins = args.allow_origin.clone();
     config.handshake_timeout = args.handshake_timeout;
-    if args.deflate {
-        config = config.with_deflate();
+    let deflate = args.deflate || !args.no_deflate;
+    if deflate {
+        config = config.deflate(Some(DeflateConfig::default().hibernate_after(args.deflate_idle)));
     }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => match crate::tls::acceptor(cert, key) {
@@ -112,6 +130,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         Some(port) => with_port(&args.addr, port),
         None => args.addr.clone(),
     };
+    crate::memory::spawn_trimmer();
     let listener = match TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -122,7 +141,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat and {ws}://{local}/echo)");
-    info!(deflate = args.deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, "listening");
+    info!(deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, "listening");
 
     let (stop, shutdown) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -411,5 +430,32 @@ mod tests {
         }
         assert_eq!(with_port("127.0.0.1:9001", 9002), "127.0.0.1:9002");
         assert_eq!(with_port("[::1]:9001", 80), "[::1]:80");
+    }
+
+    #[test]
+    fn deflate_idle_takes_seconds_zero_or_never() {
+        assert_eq!(hibernate_delay("1"), Ok(Some(Duration::from_secs(1))));
+        assert_eq!(hibernate_delay("0"), Ok(Some(Duration::ZERO)));
+        assert_eq!(hibernate_delay("never"), Ok(None));
+        assert!(hibernate_delay("soon").is_err());
+    }
+
+    #[test]
+    fn deflate_is_on_unless_turned_off_and_the_last_flag_wins() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: Args,
+        }
+        let on = |argv: &[&str]| {
+            let a = Cli::try_parse_from(std::iter::once("serve").chain(argv.iter().copied())).unwrap().serve;
+            a.deflate || !a.no_deflate
+        };
+        assert!(on(&[]));
+        assert!(on(&["--deflate"]));
+        assert!(!on(&["--no-deflate"]));
+        assert!(!on(&["--deflate", "--no-deflate"]));
+        assert!(on(&["--no-deflate", "--deflate"]));
     }
 }

@@ -6,38 +6,13 @@
 //! (`scripts/peers.sh` runs the same loop against Python `websockets` and Node `ws`, which stop
 //! sending as soon as they see a close frame.)
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-/// `wsproto serve` on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
+mod support;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-        .args(["-q", "serve", "127.0.0.1:0", "--deflate"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start wsproto serve");
-    let mut out = child.stdout.take().unwrap();
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
-        line.push(b[0]);
-    }
-    let line = String::from_utf8(line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect(&line).to_string();
-    Server { child, url: format!("ws://{addr}/echo") }
+fn serve() -> support::Server {
+    support::Server::start(&["--deflate"])
 }
 
 /// The input of run `n`: a few lines of sizes from 0 B to 64 KiB, different each run.
@@ -61,7 +36,7 @@ fn every_echo_is_printed_every_time() {
     for run in 0..60 {
         let input = lines(run);
         let mut client = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-            .args(["-q", "connect", "--linger", "0.05", &server.url])
+            .args(["-q", "connect", "--linger", "0.05", &server.echo_url()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -84,7 +59,7 @@ fn every_echo_is_printed_every_time() {
 fn binary_input_that_is_not_hex_is_refused_and_the_connection_goes_on() {
     let server = serve();
     let output = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-        .args(["-q", "connect", "--binary", "--linger", "0.05", &server.url])
+        .args(["-q", "connect", "--binary", "--linger", "0.05", &server.echo_url()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -122,20 +97,8 @@ fn logs_written_to_a_file_have_no_colour_codes() {
 #[test]
 fn bench_reports_what_was_negotiated_not_what_was_asked() {
     // A server without compression: the report must not claim deflate.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-        .args(["-q", "serve", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start wsproto serve");
-    let mut out = child.stdout.take().unwrap();
-    let mut line = Vec::new();
-    let mut b = [0u8; 1];
-    while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
-        line.push(b[0]);
-    }
-    let line = String::from_utf8(line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect(&line).to_string();
+    let server = support::Server::start(&["--no-deflate"]);
+    let addr = server.addr;
     let bench = |extra: &[&str]| {
         let mut args = vec!["bench".to_string(), format!("ws://{addr}/echo"), "-c".into(), "1".into(), "-d".into(), "0.3".into()];
         args.extend(extra.iter().map(|s| s.to_string()));
@@ -148,8 +111,7 @@ fn bench_reports_what_was_negotiated_not_what_was_asked() {
     let text = bench(&["--deflate"]);
     let report = String::from_utf8_lossy(&text.stdout);
     assert!(report.starts_with("1 connection, 20 B messages") && report.contains("deflate offered but not negotiated"), "{report}");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     // Arguments that measure nothing are refused with a message, not run.
     for bad in [&["-c", "0"][..], &["-d", "0"]] {
         let out = Command::new(env!("CARGO_BIN_EXE_wsproto")).args(["bench", "ws://127.0.0.1:1/"]).args(bad).output().unwrap();

@@ -6,8 +6,7 @@
 //! attacks declare gigabytes, and the server may hold only megabytes.
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::Duration;
 use wsproto::deflate::{DeflateConfig, negotiate_server};
 use wsproto::handshake::parse_extensions;
@@ -15,48 +14,21 @@ use wsproto::{BytesMut, Extension};
 
 const MAX_MESSAGE: usize = 1 << 20;
 
-/// The server under attack; killed when the test ends.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+mod support;
+use support::{Server, header, read_head, request};
+
+/// Starts the server under attack.
+fn start() -> Server {
+    Server::start(&["--deflate", "--ping-interval", "0", "--handshake-timeout", "2", "--max-message-size", &MAX_MESSAGE.to_string()])
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// What the attacks do with the server.
+trait Target {
+    fn connect(&self) -> TcpStream;
+    fn assert_alive(&self, after: &str);
 }
 
-impl Server {
-    fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wsproto"))
-            .args(["-q", "serve", "127.0.0.1:0", "--deflate", "--ping-interval", "0", "--handshake-timeout", "2"])
-            .args(["--max-message-size", &MAX_MESSAGE.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start wsproto serve");
-        let mut line = Vec::new();
-        let mut out = child.stdout.take().unwrap();
-        let mut b = [0u8; 1];
-        while out.read(&mut b).unwrap() == 1 && b[0] != b'\n' {
-            line.push(b[0]);
-        }
-        let line = String::from_utf8(line).unwrap();
-        let addr = line.split("http://").nth(1).and_then(|rest| rest.split('/').next()).expect(&line).parse().unwrap();
-        Server { child, addr }
-    }
-
-    /// Resident memory now and at its peak, in KiB.
-    fn rss_kib(&self) -> (usize, usize) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let field = |name: &str| -> usize {
-            status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap()
-        };
-        (field("VmRSS:"), field("VmHWM:"))
-    }
-
+impl Target for Server {
     fn connect(&self) -> TcpStream {
         let tcp = TcpStream::connect(self.addr).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -73,26 +45,6 @@ impl Server {
     }
 }
 
-fn request(extra: &str) -> String {
-    format!(
-        "GET /echo HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
-    )
-}
-
-/// Reads until the end of the HTTP head, or EOF.
-fn read_head(tcp: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match tcp.read(&mut b) {
-            Ok(1) => head.push(b[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
 /// A connection that has done the handshake (with deflate when `deflate`).
 fn open(server: &Server, deflate: bool) -> TcpStream {
     let mut tcp = server.connect();
@@ -102,22 +54,6 @@ fn open(server: &Server, deflate: bool) -> TcpStream {
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     assert_eq!(head.contains("permessage-deflate"), deflate, "{head}");
     tcp
-}
-
-/// A masked client frame header (the payload is masked with a zero key, so it is sent as is).
-fn header(b0: u8, len: u64) -> Vec<u8> {
-    let mut h = vec![b0];
-    if len < 126 {
-        h.push(0x80 | len as u8);
-    } else if len <= 0xFFFF {
-        h.push(0x80 | 126);
-        h.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        h.push(0x80 | 127);
-        h.extend_from_slice(&len.to_be_bytes());
-    }
-    h.extend_from_slice(&[0, 0, 0, 0]);
-    h
 }
 
 /// Reads frames until a close frame, and returns its code; skips data frames that came first.
@@ -154,7 +90,7 @@ fn write_until_closed(tcp: &mut TcpStream, bytes: &[u8]) {
 
 #[test]
 fn hostile_clients_get_the_rfc_answer_and_cannot_take_the_server_down() {
-    let server = Server::start();
+    let server = start();
     server.assert_alive("start-up");
     let (baseline, _) = server.rss_kib();
 
