@@ -14,6 +14,9 @@
 //! - `<backend>-ext`: the same work through wsproto's `DeflateExtension` (`begin_encode` +
 //!   `encode(msg, true, out)`, or `decode` + `finish_decode`) into a reused `BytesMut`. The issue's
 //!   target is that this adds at most 10% over `-raw`.
+//! - `<backend>-ext-wake` (context takeover only): `-ext` with `hibernate()` before every message,
+//!   so each one frees the backend's state and rebuilds it from the kept window. The difference
+//!   from `-ext` is the cost of a wake-up.
 //! - `<backend>-conn`: the whole connection: `Connection::send_text` plus draining the output, or
 //!   `receive` of a masked, RSV1 frame plus `poll_event` (which adds unmasking, framing, UTF-8
 //!   validation and a fresh message buffer per message). For information; no target.
@@ -29,7 +32,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime};
 use wsproto::deflate::Backend;
-use wsproto::{Config, Connection, Event, Instant};
+use wsproto::{Config, Connection, Event, Extension as _, Instant};
 use wsproto_benches::{MASK_KEY, json_messages, masked_frame};
 
 fn backend_name(b: Backend) -> &'static str {
@@ -123,6 +126,20 @@ fn bench_compress(g: &mut BenchmarkGroup<'_, WallTime>, case: &Case, backend: Ba
             i = (i + 1) % msgs.len();
         })
     });
+    if case.takeover {
+        // Hibernation before every message: the difference from `-ext` is what one wake-up
+        // costs (freeing the state, a new compressor, loading the 32 KiB window).
+        let mut sleepy = extension(backend, true);
+        let mut i = 0;
+        g.bench_function(BenchmarkId::new(format!("{name}-ext-wake"), &param), |b| {
+            b.iter(|| {
+                sleepy.hibernate();
+                ext_compress(&mut sleepy, black_box(&msgs[i]), &mut out);
+                black_box(&out);
+                i = (i + 1) % msgs.len();
+            })
+        });
+    }
     let texts: Vec<&str> = msgs.iter().map(|m| std::str::from_utf8(m).expect("JSON is text")).collect();
     let mut i = 0;
     g.bench_function(BenchmarkId::new(format!("{name}-conn"), &param), |b| {
@@ -167,6 +184,19 @@ fn bench_inflate(g: &mut BenchmarkGroup<'_, WallTime>, case: &Case, backend: Bac
             i = (i + 1) % payloads.len();
         })
     });
+    if case.takeover {
+        // As for compress: a wake-up before every message.
+        let mut sleepy = extension(backend, true);
+        let mut i = 0;
+        g.bench_function(BenchmarkId::new(format!("{name}-ext-wake"), &param), |b| {
+            b.iter(|| {
+                sleepy.hibernate();
+                ext_inflate(&mut sleepy, black_box(&payloads[i]), &mut out);
+                black_box(&out);
+                i = (i + 1) % payloads.len();
+            })
+        });
+    }
     let mut i = 0;
     g.bench_function(BenchmarkId::new(format!("{name}-conn"), &param), |b| {
         b.iter(|| {

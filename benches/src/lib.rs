@@ -260,9 +260,56 @@ pub fn json_messages(size: usize, count: usize, seed: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// A chat room's traffic: `count` JSON events of 50 B to 2 KiB (sizes spread evenly on a log
+/// scale): typing and presence notices at the small end, messages with longer and longer text
+/// above them. What a chat or collaboration app sends to one browser tab.
+pub fn chat_messages(count: usize, seed: u64) -> Vec<Vec<u8>> {
+    use core::fmt::Write;
+    let mut rng = Rng::new(seed);
+    (0..count as u64)
+        .map(|seq| {
+            // log2 of the size, uniform in [log2 50, 11].
+            let target = (50.0 * (2048.0f64 / 50.0).powf(rng.below(1000) as f64 / 999.0)) as usize;
+            let mut s = String::with_capacity(target + 64);
+            if target < 110 {
+                let kind = if rng.below(2) == 0 { "typing" } else { "presence" };
+                let _ = write!(s, r#"{{"type":"{kind}","user":"{}","room":"{}""#, rng.pick(USERS), rng.pick(ROOMS));
+                while s.len() + 1 < target {
+                    let _ = write!(s, r#","n":{}"#, rng.below(10));
+                }
+                s.push('}');
+            } else {
+                let _ = write!(
+                    s,
+                    r#"{{"type":"message","id":{},"room":"{}","user":"{}","ts":{},"text":""#,
+                    1_000_000 + seq,
+                    rng.pick(ROOMS),
+                    rng.pick(USERS),
+                    1_718_000_000_000 + seq * 1_377 + rng.below(1000)
+                );
+                while s.len() + 2 < target {
+                    s.push_str(rng.pick(WORDS));
+                    s.push(' ');
+                }
+                s.push_str(r#""}"#);
+            }
+            s.into_bytes()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chat_messages_are_json_sized_50_b_to_2_kib() {
+        let msgs = chat_messages(500, 7);
+        let (min, max) = (msgs.iter().map(Vec::len).min().unwrap(), msgs.iter().map(Vec::len).max().unwrap());
+        assert!(min >= 45 && max <= 2100, "{min}..{max}");
+        assert!(msgs.iter().all(|m| m.starts_with(b"{") && m.ends_with(b"}")));
+        assert!(msgs.iter().filter(|m| m.len() < 110).count() > 50, "small events are common");
+    }
 
     #[test]
     fn payloads_have_the_exact_length_and_are_text() {

@@ -142,9 +142,14 @@ fn main() {
         packer.encode(msg, true, &mut payload).expect("encode");
         let mut frame = Vec::new();
         masked_frame(0x1, 0x40, &payload, [1, 2, 3, 4], &mut frame);
+        let base = LIVE.load(Ordering::Relaxed);
         let (mut conn, _, _) = measure(|| Connection::upgraded_server(Config::default(), Some(Box::new(ext)), Instant::ZERO));
         let (_, retained, peak) = measure(|| echo_one(&mut conn, &frame));
         println!("| {} after echoing one 1 KiB message | {retained} | {peak} |", name(backend));
+        // Quiet past `hibernate_after` (1 s by default): only the two windows stay.
+        conn.handle_timeout(Instant::ZERO + std::time::Duration::from_secs(2));
+        let held = LIVE.load(Ordering::Relaxed) - base;
+        println!("| {} the same, then quiet for 2 s (hibernated) | {held} | {peak} |", name(backend));
     }
 }
 

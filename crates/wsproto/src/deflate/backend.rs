@@ -109,7 +109,7 @@ pub(crate) trait Decompress: Send {
                 continue;
             }
             let room_now = room.min(budget);
-            reserve_bounded(out, room_now, out.len() + budget);
+            reserve_bounded(out, room_now, out.len().saturating_add(budget));
             let step = self.step_append(input, out, room_now)?;
             budget -= step.written;
             input = &input[step.consumed..];
