@@ -146,6 +146,40 @@ def deflate(data, runs):
                 print(f"| {p} | {b} | {mb(rr)} | {mb(re_)} | {mb(rc)} | {t_raw:.2f} | {t_ext:.2f} | {over:.3f} | {'yes' if over <= 1.10 else 'no'} |")
 
 
+def adapters(data, runs):
+    """The goal table of the adapters bench: each target against the peer it names."""
+    rows = [
+        # (group, ours, peers compared, {size: target ratio})
+        ("encode_feed", "wsproto-tokio", ["fastwebsockets", "tokio-websockets", "tokio-tungstenite"],
+         {"16B": 1.5, "128B": 1.5, "1KiB": 1.5, "64KiB": 1.0, "1MiB": 1.0}),
+        ("encode_send", "wsproto-tokio", ["fastwebsockets", "tokio-websockets", "tokio-tungstenite"],
+         {"16B": 1.5, "128B": 1.5, "1KiB": 1.5, "64KiB": 1.0, "1MiB": 1.0}),
+        ("decode", "wsproto-tokio", ["tungstenite"], {"16B": 2.0, "128B": 2.0}),
+        ("decode", "wsproto-tokio", ["tokio-websockets"], {"1KiB": 1.5, "64KiB": 1.2, "1MiB": 1.2}),
+        ("blocking_send", "wsproto-blocking", ["tungstenite"], {k: 1.5 for k in ["16B", "128B", "1KiB", "64KiB", "1MiB"]}),
+        ("blocking_read", "wsproto-blocking", ["tungstenite"], {k: 1.5 for k in ["16B", "128B", "1KiB", "64KiB", "1MiB"]}),
+    ]
+    if not any(g == "encode_feed" for (g, _, _) in data):
+        return
+    print(f"\n#### Through each library's public API (median of {runs} runs)\n")
+    print("| workload | size | wsproto | best of | peer | ratio | target | met? |")
+    print("|---|---|---|---|---|---|---|---|")
+    for group, ours, peers, targets in rows:
+        for size, target in targets.items():
+            r = rate(data.get((group, ours, size)))
+            peer_rates = {f: rate(data.get((group, f, size))) for f in peers}
+            peer_rates = {f: x for f, x in peer_rates.items() if x}
+            if r is None or not peer_rates:
+                continue
+            best = max(peer_rates, key=lambda f: peer_rates[f][0])
+            q = ratio(r, peer_rates[best])
+            try:
+                met = "yes" if float(q.split()[0].rstrip("×")) >= target else "**no**"
+            except ValueError:
+                met = "–"
+            print(f"| {group} | {size} | {fmt(r)} | {', '.join(peers)} | {best} {fmt(peer_rates[best])} | {q} | {target}× | {met} |")
+
+
 def size_key(p):
     p = p.split("-")[0]
     for suffix, mult in [("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)]:
@@ -167,6 +201,7 @@ def main():
     frames(data, runs)
     mask(data, runs)
     deflate(data, runs)
+    adapters(data, runs)
 
 
 if __name__ == "__main__":
