@@ -22,8 +22,12 @@ use wsproto_io::{Connector, Runtime, Timer, Transport};
 /// connection's input buffer.
 const STACK_READ: usize = 16 << 10;
 
-/// The most a direct read asks for at once.
-const MAX_DIRECT_READ: usize = 1 << 20;
+/// The most a direct read asks for at once. `std::io::Read` needs an initialised buffer, so
+/// every direct read first zero-fills the room it offers: asking for the whole rest of a 1 MiB
+/// frame when the socket hands over 64 KiB at a time zero-filled about 8 MiB per message (70% of
+/// a 1 MiB read's instructions, `benches/examples/adapters_ir.rs`). 128 KiB keeps the zeroing
+/// near the size of a typical read and still takes a 64 KiB frame in one read.
+const MAX_DIRECT_READ: usize = 128 << 10;
 
 thread_local! {
     /// Set when a non-blocking stream would block: the blocking call then returns `WouldBlock`
