@@ -125,12 +125,7 @@ pub fn connect(request: impl IntoClientRequest) -> Result<(WebSocket<ClientStrea
 /// Connects with a configuration of your own. `wss://` trusts the webpki roots.
 pub fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocket<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    let connect = wsproto_io::connect::connect::<Blocking>(
-        &request,
-        config,
-        #[cfg(feature = "rustls")]
-        None,
-    );
+    let connect = wsproto_io::connect::connect::<Blocking>(&request, config);
     let (inner, response) = io::block_on(connect)??;
     Ok((WebSocket::new(inner), response))
 }
@@ -143,7 +138,7 @@ pub fn connect_with_tls(
     tls: Option<TlsConnector>,
 ) -> Result<(WebSocket<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    let (inner, response) = io::block_on(wsproto_io::connect::connect::<Blocking>(&request, config, tls.as_ref()))??;
+    let (inner, response) = io::block_on(wsproto_io::connect::connect_with_tls::<Blocking>(&request, config, tls.as_ref()))??;
     Ok((WebSocket::new(inner), response))
 }
 

@@ -36,24 +36,50 @@ pub trait Connector: Runtime + Sized {
 
     /// Runs the TLS handshake over the plain `stream` with the server `name`, by `deadline` (as
     /// for [`tcp`](Connector::tcp)).
+    ///
+    /// The default refuses: an adapter built without its own `rustls` feature can still be
+    /// compiled in a program where another crate turned on this crate's (features are unified).
     #[cfg(feature = "rustls")]
     fn tls(
         stream: Self::Stream,
         name: rustls::pki_types::ServerName<'static>,
         tls: &crate::tls::TlsConnector,
         deadline: Option<Instant>,
-    ) -> impl Future<Output = io::Result<Self::Stream>>;
+    ) -> impl Future<Output = io::Result<Self::Stream>> {
+        let _ = (stream, name, tls, deadline);
+        std::future::ready(Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs the adapter's `rustls` feature")))
+    }
 }
+
+/// The TLS settings `connect` may be given: a `TlsConnector` with the `rustls` feature.
+#[cfg(feature = "rustls")]
+type TlsChoice<'a> = Option<&'a crate::tls::TlsConnector>;
+#[cfg(not(feature = "rustls"))]
+type TlsChoice<'a> = Option<&'a std::convert::Infallible>;
 
 /// Connects to the URL in `request` and performs the opening handshake: TCP, TLS for `wss://`
 /// (with `tls`, or the webpki roots), then the upgrade. `config.handshake_timeout` bounds the
 /// TCP and TLS steps together, and then the upgrade.
 ///
 /// Errors name what was tried: the address, and for TLS the server.
-pub async fn connect<C: Connector>(
+pub async fn connect<C: Connector>(request: &ClientRequest, config: Config) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
+    connect_impl::<C>(request, config, None).await
+}
+
+/// [`connect`] with the TLS settings to use for `wss://` (`None`: the webpki roots).
+#[cfg(feature = "rustls")]
+pub async fn connect_with_tls<C: Connector>(
     request: &ClientRequest,
     config: Config,
-    #[cfg(feature = "rustls")] tls: Option<&crate::tls::TlsConnector>,
+    tls: Option<&crate::tls::TlsConnector>,
+) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
+    connect_impl::<C>(request, config, tls).await
+}
+
+async fn connect_impl<C: Connector>(
+    request: &ClientRequest,
+    config: Config,
+    tls: TlsChoice<'_>,
 ) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
     let deadline = config.handshake_timeout.map(|t| C::now().saturating_add(t));
     let stream = within_handshake_timeout::<C, _, Error>(config.handshake_timeout, async {
@@ -75,7 +101,10 @@ pub async fn connect<C: Connector>(
             C::tls(tcp, name, tls, deadline).await.map_err(|e| crate::tls::handshake_error(&address(request), e))
         }
         #[cfg(not(feature = "rustls"))]
-        Err(Error::Tls("wss:// needs the adapter's `rustls` feature".into()))
+        {
+            let _ = tls;
+            Err(Error::Tls("wss:// needs the adapter's `rustls` feature".into()))
+        }
     })
     .await?;
     handshake::client(C::io(stream), request, config).await

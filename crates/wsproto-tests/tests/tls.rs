@@ -195,13 +195,13 @@ fn every_address_of_a_host_name_is_tried() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         assert_eq!(RefusedFirst::resolve("localhost", addr.port()).await.unwrap()[0].ip().to_string(), "127.0.0.2");
-        let (ws, _) = wsproto_io::connect::connect::<RefusedFirst>(&request, Config::default(), None).await.unwrap();
+        let (ws, _) = wsproto_io::connect::connect::<RefusedFirst>(&request, Config::default()).await.unwrap();
         run_script(ws).await.check("after a refused address");
     });
     // With no address that answers, the error lists every address tried.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let request = wsproto::ClientRequest::from_url(&format!("ws://localhost:{port}/")).unwrap();
-    let err = rt.block_on(wsproto_io::connect::connect::<RefusedFirst>(&request, Config::default(), None)).unwrap_err().to_string();
+    let err = rt.block_on(wsproto_io::connect::connect::<RefusedFirst>(&request, Config::default())).unwrap_err().to_string();
     assert!(err.contains(&format!("tried 127.0.0.2:{port}, 127.0.0.1:{port}")), "{err}");
 }
 

@@ -85,13 +85,7 @@ pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream
 /// [`connect_with_tls`] to trust others.
 pub async fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    wsproto_io::connect::connect::<Tokio>(
-        &request,
-        config,
-        #[cfg(feature = "rustls")]
-        None,
-    )
-    .await
+    wsproto_io::connect::connect::<Tokio>(&request, config).await
 }
 
 /// Connects with a configuration and, for `wss://`, TLS settings of your own.
@@ -102,7 +96,7 @@ pub async fn connect_with_tls(
     tls: Option<TlsConnector>,
 ) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
-    wsproto_io::connect::connect::<Tokio>(&request, config, tls.as_ref()).await
+    wsproto_io::connect::connect_with_tls::<Tokio>(&request, config, tls.as_ref()).await
 }
 
 /// Performs the client handshake over a stream you connected yourself.
