@@ -80,6 +80,13 @@ fn listen_address(s: &str) -> Result<String, String> {
     }
 }
 
+impl Args {
+    /// Whether to negotiate permessage-deflate: on unless `--no-deflate` came last.
+    fn deflate_on(&self) -> bool {
+        self.deflate || !self.no_deflate
+    }
+}
+
 /// `--deflate-idle`: a number of seconds, where 0 means after every message, or `never`.
 fn hibernate_delay(s: &str) -> Result<crate::MaybeDuration, String> {
     if s == "never" {
@@ -112,7 +119,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         Config::default().max_message_size(args.max_message_size).max_frame_size(args.max_message_size).ping_interval(args.ping_interval);
     config.allowed_origins = args.allow_origin.clone();
     config.handshake_timeout = args.handshake_timeout;
-    let deflate = args.deflate || !args.no_deflate;
+    let deflate = args.deflate_on();
     if deflate {
         config = config.deflate(Some(DeflateConfig::default().hibernate_after(args.deflate_idle)));
     }
@@ -448,10 +455,7 @@ mod tests {
             #[command(flatten)]
             serve: Args,
         }
-        let on = |argv: &[&str]| {
-            let a = Cli::try_parse_from(std::iter::once("serve").chain(argv.iter().copied())).unwrap().serve;
-            a.deflate || !a.no_deflate
-        };
+        let on = |argv: &[&str]| Cli::try_parse_from(std::iter::once("serve").chain(argv.iter().copied())).unwrap().serve.deflate_on();
         assert!(on(&[]));
         assert!(on(&["--deflate"]));
         assert!(!on(&["--no-deflate"]));

@@ -15,7 +15,7 @@ use wsproto::{BytesMut, Extension};
 const MAX_MESSAGE: usize = 1 << 20;
 
 mod support;
-use support::{Server, header, read_head, request};
+use support::{Server, header, read_frame, read_head, request};
 
 /// Starts the server under attack.
 fn start() -> Server {
@@ -59,21 +59,8 @@ fn open(server: &Server, deflate: bool) -> TcpStream {
 /// Reads frames until a close frame, and returns its code; skips data frames that came first.
 fn read_close_code(tcp: &mut TcpStream) -> u16 {
     loop {
-        let mut h = [0u8; 2];
-        tcp.read_exact(&mut h).expect("a close frame");
-        let mut len = u64::from(h[1] & 0x7F);
-        if len == 126 {
-            let mut l = [0u8; 2];
-            tcp.read_exact(&mut l).unwrap();
-            len = u64::from(u16::from_be_bytes(l));
-        } else if len == 127 {
-            let mut l = [0u8; 8];
-            tcp.read_exact(&mut l).unwrap();
-            len = u64::from_be_bytes(l);
-        }
-        let mut payload = vec![0u8; len as usize];
-        tcp.read_exact(&mut payload).unwrap();
-        if h[0] & 0x0F == 0x8 {
+        let (b0, payload) = read_frame(tcp);
+        if b0 & 0x0F == 0x8 {
             return u16::from_be_bytes([payload[0], payload[1]]);
         }
     }

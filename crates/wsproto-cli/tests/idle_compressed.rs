@@ -6,10 +6,10 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
-use support::{Server, header, read_head, request};
+use support::{Server, header, read_frame, read_head, request};
 use wsproto::deflate::{DeflateConfig, negotiate_server};
 use wsproto::handshake::parse_extensions;
 use wsproto::{BytesMut, Extension};
@@ -43,25 +43,6 @@ fn compressed_frames(messages: &[Vec<u8>]) -> Vec<u8> {
         wire.extend_from_slice(&out);
     }
     wire
-}
-
-/// Reads one frame and returns its payload length.
-fn read_frame(tcp: &mut TcpStream) -> usize {
-    let mut h = [0u8; 2];
-    tcp.read_exact(&mut h).expect("an echo");
-    let mut len = u64::from(h[1] & 0x7F);
-    if len == 126 {
-        let mut l = [0u8; 2];
-        tcp.read_exact(&mut l).unwrap();
-        len = u64::from(u16::from_be_bytes(l));
-    } else if len == 127 {
-        let mut l = [0u8; 8];
-        tcp.read_exact(&mut l).unwrap();
-        len = u64::from_be_bytes(l);
-    }
-    let mut payload = vec![0u8; len as usize];
-    tcp.read_exact(&mut payload).unwrap();
-    payload.len()
 }
 
 /// A JSON chat message of about 1 KiB.

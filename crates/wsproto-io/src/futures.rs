@@ -32,10 +32,23 @@ impl<S: Transport, R: Runtime> Future for Feed<'_, S, R> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        ready!(this.driver.poll_ready(cx))?;
-        let message = this.message.take().expect("Feed polled after it completed");
-        Poll::Ready(this.driver.start_send(message))
+        poll_queue(this.driver, &mut this.message, cx)
     }
+}
+
+/// Queues `message` once the output has room; after that, ready at once.
+#[inline]
+fn poll_queue<S: Transport, R: Runtime>(
+    driver: &mut Driver<S, R>,
+    message: &mut Option<Message>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<()>> {
+    if message.is_some() {
+        ready!(driver.poll_ready(cx))?;
+        let message = message.take().expect("checked above");
+        driver.start_send(message)?;
+    }
+    Poll::Ready(Ok(()))
 }
 
 /// The future of [`WebSocketStream::send`](crate::WebSocketStream::send): queues a message,
@@ -58,11 +71,7 @@ impl<S: Transport, R: Runtime> Future for SendMessage<'_, S, R> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        if this.message.is_some() {
-            ready!(this.driver.poll_ready(cx))?;
-            let message = this.message.take().expect("checked above");
-            this.driver.start_send(message)?;
-        }
+        ready!(poll_queue(this.driver, &mut this.message, cx))?;
         this.driver.poll_flush(cx)
     }
 }

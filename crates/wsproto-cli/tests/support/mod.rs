@@ -91,3 +91,22 @@ pub(crate) fn header(b0: u8, len: u64) -> Vec<u8> {
     h.extend_from_slice(&[0, 0, 0, 0]);
     h
 }
+
+/// Reads one unmasked server frame: its first byte (FIN, RSV, opcode) and its payload.
+pub(crate) fn read_frame(tcp: &mut impl Read) -> (u8, Vec<u8>) {
+    let mut h = [0u8; 2];
+    tcp.read_exact(&mut h).expect("a frame");
+    let mut len = u64::from(h[1] & 0x7F);
+    if len == 126 {
+        let mut l = [0u8; 2];
+        tcp.read_exact(&mut l).unwrap();
+        len = u64::from(u16::from_be_bytes(l));
+    } else if len == 127 {
+        let mut l = [0u8; 8];
+        tcp.read_exact(&mut l).unwrap();
+        len = u64::from_be_bytes(l);
+    }
+    let mut payload = vec![0u8; len as usize];
+    tcp.read_exact(&mut payload).unwrap();
+    (h[0], payload)
+}

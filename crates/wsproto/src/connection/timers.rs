@@ -135,12 +135,9 @@ impl Connection {
     /// A whole message went through the extension: arm its hibernation, or hibernate now if it
     /// asks to after every message.
     pub(super) fn extension_used(&mut self) {
-        let Some(ext) = self.extension.as_mut() else { return };
+        let Some(ext) = self.extension.as_ref() else { return };
         match ext.hibernate_after() {
-            Some(d) if d.is_zero() => {
-                ext.hibernate();
-                self.timers.hibernate = None;
-            }
+            Some(d) if d.is_zero() => self.hibernate(),
             d => self.timers.hibernate = self.timers.after(d),
         }
     }
