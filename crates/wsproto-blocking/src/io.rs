@@ -146,7 +146,7 @@ impl<S: Stream> Transport for BlockingIo<S> {
             return self.read_blocking(|s| conn.input_buffer().read_with(want.min(MAX_DIRECT_READ), |room| s.read(room)));
         }
         let mut stack = [0u8; STACK_READ];
-        let result = self.read_blocking(|s| s.read(&mut stack));
+        let result = self.read_blocking(|s| s.read(&mut stack[..want]));
         if let Poll::Ready(Ok(n)) = result {
             conn.receive(&stack[..n]);
         }

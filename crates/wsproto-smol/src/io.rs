@@ -48,7 +48,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for SmolIo<S> {
             return if pending { Poll::Pending } else { Poll::Ready(result) };
         }
         let mut stack = [0u8; STACK_READ];
-        let n = ready!(Pin::new(&mut self.0).poll_read(cx, &mut stack))?;
+        let n = ready!(Pin::new(&mut self.0).poll_read(cx, &mut stack[..want]))?;
         conn.receive(&stack[..n]);
         Poll::Ready(Ok(n))
     }

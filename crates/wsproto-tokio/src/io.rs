@@ -1,5 +1,6 @@
 //! The tokio side of the driver's seams: the transport, the clock, and `connect`'s TCP and TLS.
 
+use bytes::BufMut;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -36,12 +37,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for TokioIo<S> {
     fn poll_read_into(&mut self, cx: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
         let want = conn.read_hint();
         if want > STACK_READ {
+            let want = want.min(MAX_DIRECT_READ);
             let mut buf = conn.input_buffer();
-            buf.reserve(want.min(MAX_DIRECT_READ));
-            return tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut buf);
+            buf.reserve(want);
+            // At most `want`: a read that ran past the end of a large frame would leave the next
+            // frame's bytes to be moved when the frame leaves the buffer (see `read_hint`).
+            return tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut (&mut buf).limit(want));
         }
         let mut stack = [const { MaybeUninit::<u8>::uninit() }; STACK_READ];
-        let mut buf = ReadBuf::uninit(&mut stack);
+        let mut buf = ReadBuf::uninit(&mut stack[..want]);
         ready!(Pin::new(&mut self.0).poll_read(cx, &mut buf))?;
         conn.receive(buf.filled());
         Poll::Ready(Ok(buf.filled().len()))

@@ -42,6 +42,12 @@ impl Inbound {
         };
         Some(f.len.saturating_sub(consumed).saturating_sub(buffered))
     }
+
+    /// Whether the frame being read is at least `len` bytes long and kept in the input buffer
+    /// until it is complete (so that it leaves the buffer as one message).
+    pub(super) fn in_place_frame_of(&self, len: usize) -> bool {
+        self.frame.as_ref().is_some_and(|f| f.mode == Mode::InPlace && f.len >= len)
+    }
 }
 
 #[derive(Clone, Copy, Debug)]

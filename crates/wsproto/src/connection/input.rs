@@ -9,6 +9,8 @@
 use bytes::buf::UninitSlice;
 use bytes::{BufMut, BytesMut};
 
+use crate::frame::MAX_HEADER_LEN;
+
 /// The connection's input buffer, open for appending only: see
 /// [`Connection::input_buffer`](crate::Connection::input_buffer).
 ///
@@ -81,9 +83,13 @@ impl<'a> InputBuffer<'a> {
         self.buf.capacity() - self.buf.len()
     }
 
-    /// Makes room for at least `additional` more bytes.
+    /// Makes room for at least `additional` more bytes, and for a frame header beyond them.
+    ///
+    /// The extra room is for a frame whose payload is exactly the size of a read: a read of that
+    /// size brings its header and all but the header's length of its payload, and the last few
+    /// bytes then fit without moving the whole frame to a larger buffer.
     pub fn reserve(&mut self, additional: usize) {
-        self.buf.reserve(additional);
+        self.buf.reserve(additional + MAX_HEADER_LEN);
     }
 
     /// Appends `data`; the same as [`Connection::receive`](crate::Connection::receive).
@@ -100,6 +106,7 @@ impl<'a> InputBuffer<'a> {
     /// If `read` claims to have filled more than `max` bytes.
     pub fn read_with<E>(&mut self, max: usize, read: impl FnOnce(&mut [u8]) -> Result<usize, E>) -> Result<usize, E> {
         let start = self.buf.len();
+        self.reserve(max);
         self.buf.resize(start + max, 0);
         let result = read(&mut self.buf[start..]);
         let kept = match &result {
@@ -229,6 +236,39 @@ mod tests {
         assert_eq!(conn.poll_event(), Some(Event::Text("Hello".into())));
         assert_eq!(conn.poll_event(), None);
         assert_eq!(conn.input_buffer().spare_capacity(), 0);
+    }
+
+    #[test]
+    fn a_large_frame_is_read_up_to_its_end_and_leaves_the_buffer_without_being_moved() {
+        // A 64 KiB binary frame (mask key 0, so the payload reads as sent) and the start of a
+        // second, as a stream would bring them.
+        let mut frame = alloc::vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        frame.extend((0..65536u32).map(|i| i as u8));
+        let mut conn = open_server();
+        let mut input = conn.input_buffer();
+        input.reserve(64 << 10);
+        input.put_slice(&frame[..64 << 10]);
+        drop(input);
+        assert_eq!(conn.poll_event(), None);
+        // Exactly the rest of the frame, not a default-sized read that would run into the next.
+        assert_eq!(conn.read_hint(), 14);
+        let mut input = conn.input_buffer();
+        // The header's room reserved beyond the read takes the rest without moving the frame.
+        assert!(input.spare_capacity() >= 14);
+        let start = input.chunk_mut().as_mut_ptr() as usize - (64 << 10);
+        input.put_slice(&frame[64 << 10..]);
+        drop(input);
+        match conn.poll_event() {
+            Some(Event::Binary(b)) => {
+                assert_eq!(&b[..], &frame[14..]);
+                assert_eq!(b.as_ptr() as usize, start + 14, "the payload was moved");
+            }
+            other => panic!("expected the binary message, got {other:?}"),
+        }
+        // Small frames keep the default read size: reads may run on into the next frame.
+        conn.receive(&HELLO[..4]);
+        assert_eq!(conn.poll_event(), None);
+        assert_eq!(conn.read_hint(), 8 << 10);
     }
 
     #[test]

@@ -309,19 +309,30 @@ impl Connection {
         InputBuffer::new(&mut self.input, &mut self.recent_read, self.inbound.is_idle())
     }
 
-    /// How many bytes the connection would like next: the rest of the frame being read if that is
-    /// known, else a default read size. Zero once no more input is wanted.
+    /// How many bytes the connection would like next, and the most a read should take: the rest
+    /// of the frame being read if that is known, else a default read size. Zero once no more
+    /// input is wanted.
     ///
     /// The default is 8 KiB, or 64 KiB while the peer is streaming (the latest read was at least
-    /// 8 KiB, so more is probably waiting). Adapters read up to 16 KiB into a buffer on the stack
-    /// and copy it in (an idle connection then holds no read buffer), and read larger hints
-    /// straight into [`input_buffer`](Connection::input_buffer), without the copy.
+    /// 8 KiB, so more is probably waiting). While a frame of 64 KiB or more is being read, the
+    /// hint is exactly the rest of it, even when that is only a few bytes: a read that stopped
+    /// there lets the frame leave the buffer whole, where one that ran on into the next frame
+    /// would leave those bytes behind, to be moved to the front of the buffer (a copy of up to a
+    /// whole read per message). Adapters read up to 16 KiB into a buffer on the stack and copy it
+    /// in (an idle connection then holds no read buffer), and read larger hints straight into
+    /// [`input_buffer`](Connection::input_buffer), without the copy.
     pub fn read_hint(&self) -> usize {
         if !self.wants_input() {
             return 0;
         }
-        let default = if self.recent_read >= READ_SIZE { STREAMING_READ_SIZE } else { READ_SIZE };
-        self.inbound.remaining_in_frame(self.input.len()).unwrap_or(0).max(default)
+        let rest = self.inbound.remaining_in_frame(self.input.len());
+        match rest {
+            Some(rest) if rest > 0 && self.inbound.in_place_frame_of(STREAMING_READ_SIZE) => rest,
+            _ => {
+                let default = if self.recent_read >= READ_SIZE { STREAMING_READ_SIZE } else { READ_SIZE };
+                rest.unwrap_or(0).max(default)
+            }
+        }
     }
 
     /// Lets go of the input buffer's allocation once everything in it is consumed and the peer is

@@ -105,14 +105,22 @@ impl Output {
     }
 
     /// Queues a frame, copying (and masking, if `mask` is set) the payload.
+    ///
+    /// One capacity check and one update of the counters for header and payload together: this
+    /// runs once per small message sent, where each of those showed in the instruction counts.
     pub(crate) fn push_frame(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: &[u8], mask: Option<[u8; 4]>) {
-        self.tail.reserve(MAX_HEADER_LEN + payload.len());
-        self.push_header(opcode, fin, rsv, payload.len(), mask);
+        let header = FrameHeader { fin, rsv, opcode, mask, payload_len: payload.len() as u64 };
+        let mut head = [0u8; MAX_HEADER_LEN];
+        let n = encode_header(&header, &mut head);
+        self.tail.reserve(n + payload.len());
+        self.tail.extend_from_slice(&head[..n]);
         let start = self.tail.len();
-        self.push_raw(payload);
+        self.tail.extend_from_slice(payload);
         if let Some(key) = mask {
             apply_mask(&mut self.tail[start..], key, 0);
         }
+        self.len += n + payload.len();
+        self.tail_peak = self.tail_peak.max(self.tail.len());
     }
 
     /// Queues a frame whose payload is already in a `Bytes`, without copying it if it is large
