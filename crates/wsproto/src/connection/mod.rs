@@ -218,6 +218,15 @@ impl Connection {
         conn
     }
 
+    /// Records the subprotocol that a handshake done by another HTTP stack agreed (a client's
+    /// view of an HTTP/2 WebSocket's response, say), so that
+    /// [`subprotocol`](Connection::subprotocol) reports it.
+    #[must_use]
+    pub fn with_subprotocol(mut self, subprotocol: Option<String>) -> Connection {
+        self.subprotocol = subprotocol;
+        self
+    }
+
     // ---------------------------------------------------------------------------------------
     // Getters
 

@@ -93,21 +93,7 @@ impl Connection {
         let Side::Server { offer: Some(offer) } = &hs.side else {
             return Err(LocalError::NoRequestPending);
         };
-        if let Some(p) = &accept.subprotocol {
-            if !offer.subprotocols.contains(p) {
-                return Err(LocalError::SubprotocolNotOffered(p.clone()));
-            }
-        }
-        #[cfg(feature = "deflate")]
-        let (ext_header, extension) = {
-            let cfg = accept.deflate.as_ref().unwrap_or(&hs.config.deflate);
-            match cfg.as_ref().and_then(|c| crate::deflate::negotiate_server(c, &offer.extensions)) {
-                Some((header, ext)) => (Some(header), Some(Box::new(ext) as Box<dyn Extension>)),
-                None => (None, None),
-            }
-        };
-        #[cfg(not(feature = "deflate"))]
-        let (ext_header, extension): (Option<String>, Option<Box<dyn Extension>>) = (None, None);
+        let (ext_header, extension) = negotiate(&accept, &hs.config, &offer.subprotocols, &offer.extensions)?;
         let bytes = write_accept(&offer.key, accept.subprotocol.as_deref(), ext_header.as_deref(), &accept.headers)?;
         self.output.push_raw(&bytes);
         self.subprotocol = accept.subprotocol;
@@ -115,6 +101,57 @@ impl Connection {
         self.state = State::Open;
         self.on_open();
         Ok(())
+    }
+
+    /// Server: accepts a request that another HTTP stack (hyper, axum) parsed, with
+    /// [`Request::from_http`](crate::handshake::Request::from_http) or
+    /// [`from_http2`](crate::handshake::Request::from_http2), and returns the response for that
+    /// stack to send (`101` over HTTP/1.1, `200` over HTTP/2) with the open connection to run on
+    /// the upgraded stream.
+    ///
+    /// The subprotocol and permessage-deflate are settled as in [`accept`](Connection::accept),
+    /// from the same `config` that then runs the connection. The `Origin` is the caller's to
+    /// check first, with [`Request::check_origin_for`](crate::handshake::Request::check_origin_for).
+    ///
+    /// ```
+    /// use wsproto::handshake::{Accept, Request};
+    /// use wsproto::{Config, Connection, Instant};
+    ///
+    /// let req = http::Request::get("/chat")
+    ///     .header("host", "example.com")
+    ///     .header("upgrade", "websocket")
+    ///     .header("connection", "Upgrade")
+    ///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    ///     .header("sec-websocket-version", "13")
+    ///     .header("sec-websocket-extensions", "permessage-deflate")
+    ///     .body(())
+    ///     .unwrap();
+    /// let request = Request::from_http(&req).unwrap();
+    /// let config = Config::default().with_deflate();
+    /// let (response, conn) = Connection::accept_http(&request, Accept::new(), config, Instant::ZERO).unwrap();
+    /// assert_eq!(response.status(), 101);
+    /// assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// assert_eq!(response.headers()["sec-websocket-extensions"], "permessage-deflate");
+    /// assert!(conn.extension().is_some());
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn accept_http(
+        request: &crate::handshake::Request,
+        accept: Accept,
+        config: Config,
+        now: Instant,
+    ) -> Result<(http::Response<()>, Connection), LocalError> {
+        let (ext_header, extension) = negotiate(&accept, &config, request.subprotocols(), request.extensions())?;
+        let mut response = request.upgrade_response(accept.subprotocol.as_deref(), ext_header.as_deref());
+        for (name, value) in &accept.headers {
+            let invalid = || LocalError::InvalidHeader(name.clone());
+            let header = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+            let value = http::HeaderValue::from_str(value).map_err(|_| invalid())?;
+            response.headers_mut().append(header, value);
+        }
+        let mut conn = Connection::upgraded_server(config, extension, now);
+        conn.subprotocol = accept.subprotocol;
+        Ok((response, conn))
     }
 
     /// Server: refuses the request from [`Event::Request`] with the application's own status,
@@ -239,4 +276,28 @@ impl Connection {
         self.finish(false, Some(ConnectionError::Handshake(err)));
         self.pending_event.take()
     }
+}
+
+/// The `Sec-WebSocket-Extensions` answer and the extension it agrees to.
+type Negotiated = (Option<String>, Option<Box<dyn Extension>>);
+
+/// Settles what an accepted request gets: the subprotocol (which the client must have offered)
+/// and permessage-deflate, from [`Accept::deflate`] or else the configuration.
+#[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+fn negotiate(accept: &Accept, config: &Config, subprotocols: &[String], offers: &[ExtensionOffer]) -> Result<Negotiated, LocalError> {
+    if let Some(p) = &accept.subprotocol {
+        if !subprotocols.contains(p) {
+            return Err(LocalError::SubprotocolNotOffered(p.clone()));
+        }
+    }
+    #[cfg(feature = "deflate")]
+    {
+        let cfg = accept.deflate.as_ref().unwrap_or(&config.deflate);
+        Ok(match cfg.as_ref().and_then(|c| crate::deflate::negotiate_server(c, offers)) {
+            Some((header, ext)) => (Some(header), Some(Box::new(ext) as Box<dyn Extension>)),
+            None => (None, None),
+        })
+    }
+    #[cfg(not(feature = "deflate"))]
+    Ok((None, None))
 }

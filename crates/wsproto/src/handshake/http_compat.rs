@@ -125,27 +125,53 @@ impl Request {
         Request::from_parts(req.method().as_str(), target, req.version() == http::Version::HTTP_11, Headers::from(req.headers()))
     }
 
+    /// Validates a WebSocket request over HTTP/2 (RFC 8441): an extended `CONNECT` whose
+    /// `:protocol` pseudo-header is `protocol` (hyper gives it as the `hyper::ext::Protocol`
+    /// request extension). See [`Request::from_extended_connect`] for the checks.
+    pub fn from_http2<B>(req: &http::Request<B>, protocol: Option<&str>) -> Result<Request, HandshakeError> {
+        if req.method() != http::Method::CONNECT {
+            return Err(HandshakeError::BadRequest { status: 400, reason: "a WebSocket over HTTP/2 is opened with CONNECT" });
+        }
+        let Some(protocol) = protocol else {
+            return Err(HandshakeError::BadRequest { status: 400, reason: "a CONNECT without :protocol is not a WebSocket" });
+        };
+        let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let mut headers = Headers::from(req.headers());
+        if headers.get("host").is_none() {
+            if let Some(authority) = req.uri().authority() {
+                headers.append("host", authority.as_str());
+            }
+        }
+        Request::from_extended_connect(target, protocol, headers)
+    }
+
     /// The request as an `http::Request` (without a body).
     pub fn to_http(&self) -> http::Request<()> {
         let mut req = http::Request::new(());
-        *req.method_mut() = http::Method::GET;
+        *req.method_mut() = if self.is_extended_connect() { http::Method::CONNECT } else { http::Method::GET };
         *req.uri_mut() = self.target().parse().unwrap_or_default();
         *req.headers_mut() = http::HeaderMap::from(self.headers());
         req
     }
 
-    /// The 101 response that accepts this request, for a server whose HTTP stack writes it.
+    /// The response that accepts this request, for a server whose HTTP stack writes it: `101`
+    /// with `Sec-WebSocket-Accept` over HTTP/1.1, `200` over HTTP/2 (RFC 8441 §5, where
+    /// `Upgrade` and `Connection` do not exist).
     ///
     /// `extensions` is the value from [`negotiate_server`](crate::deflate::negotiate_server), if
     /// any.
     pub fn upgrade_response(&self, subprotocol: Option<&str>, extensions: Option<&str>) -> http::Response<()> {
         let mut resp = http::Response::new(());
-        *resp.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        if !self.is_extended_connect() {
+            *resp.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        }
         let h = resp.headers_mut();
-        h.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
-        h.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
-        if let Ok(v) = http::HeaderValue::from_str(&accept_key(self.key().as_bytes())) {
-            h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+        if !self.is_extended_connect() {
+            h.insert(http::header::UPGRADE, http::HeaderValue::from_static("websocket"));
+            h.insert(http::header::CONNECTION, http::HeaderValue::from_static("Upgrade"));
+            if let Ok(v) = http::HeaderValue::from_str(&accept_key(self.key().as_bytes())) {
+                h.insert(http::header::SEC_WEBSOCKET_ACCEPT, v);
+            }
         }
         if let Some(v) = subprotocol.and_then(|p| http::HeaderValue::from_str(p).ok()) {
             h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
@@ -248,5 +274,57 @@ mod url_tests {
         for bad in ["ws://", "ws://h:port", "ws://[::1/", "ws://h/a b", "", "ws://h\\/", "ws://h\r\n/"] {
             assert!(ClientRequest::from_url(bad).is_err(), "{bad}");
         }
+    }
+
+    fn extended_connect(protocol: Option<&str>, version: &str) -> Result<Request, HandshakeError> {
+        let req = http::Request::builder()
+            .method("CONNECT")
+            .version(http::Version::HTTP_2)
+            .uri("https://example.com/chat?room=1")
+            .header("sec-websocket-version", version)
+            .header("sec-websocket-protocol", "chat, superchat")
+            .header("sec-websocket-extensions", "permessage-deflate; client_max_window_bits")
+            .header("origin", "https://example.com")
+            .body(())
+            .unwrap();
+        Request::from_http2(&req, protocol)
+    }
+
+    #[test]
+    fn http2_extended_connect_is_accepted_with_200_and_no_http1_headers() {
+        let request = extended_connect(Some("websocket"), "13").unwrap();
+        assert!(request.is_extended_connect());
+        assert_eq!((request.method(), request.path(), request.query()), ("CONNECT", "/chat", Some("room=1")));
+        assert_eq!(request.host(), Some("example.com"), "the :authority stands in for Host");
+        assert_eq!(request.key(), "");
+        let config = crate::Config::default().with_deflate().allow_origin("https://example.com");
+        request.check_origin_for(&config).unwrap();
+        let accept = crate::handshake::Accept::new().subprotocol("superchat");
+        let (response, conn) = crate::Connection::accept_http(&request, accept, config, crate::Instant::ZERO).unwrap();
+        assert_eq!(response.status(), 200);
+        for absent in ["upgrade", "connection", "sec-websocket-accept"] {
+            assert!(response.headers().get(absent).is_none(), "{absent} does not exist in HTTP/2");
+        }
+        assert_eq!(response.headers()["sec-websocket-protocol"], "superchat");
+        assert_eq!(response.headers()["sec-websocket-extensions"], "permessage-deflate");
+        assert_eq!(conn.subprotocol(), Some("superchat"));
+        assert!(conn.extension().is_some());
+        assert_eq!(request.to_http().method(), http::Method::CONNECT);
+    }
+
+    #[test]
+    fn bad_http2_requests_get_the_rfc_statuses() {
+        let status = |r: Result<Request, HandshakeError>| r.unwrap_err().status();
+        assert_eq!(status(extended_connect(None, "13")), Some(400), "CONNECT without :protocol");
+        assert_eq!(status(extended_connect(Some("chat"), "13")), Some(400), ":protocol other than websocket");
+        assert_eq!(status(extended_connect(Some("websocket"), "8")), Some(426));
+        let get = http::Request::get("https://example.com/").version(http::Version::HTTP_2).body(()).unwrap();
+        assert_eq!(status(Request::from_http2(&get, Some("websocket"))), Some(400), "GET over HTTP/2");
+        let request = extended_connect(Some("websocket"), "13").unwrap();
+        let config = crate::Config::default().allow_origin("https://other.example");
+        assert_eq!(request.check_origin_for(&config).unwrap_err().status(), Some(403));
+        // A subprotocol the client did not offer is the server's mistake.
+        let accept = crate::handshake::Accept::new().subprotocol("mqtt");
+        assert!(crate::Connection::accept_http(&request, accept, crate::Config::default(), crate::Instant::ZERO).is_err());
     }
 }

@@ -19,6 +19,7 @@ pub struct Request {
     key: String,
     subprotocols: Vec<String>,
     extensions: Vec<ExtensionOffer>,
+    extended_connect: bool,
 }
 
 const fn bad(reason: &'static str) -> HandshakeError {
@@ -55,32 +56,63 @@ impl Request {
                 _ => return Err(bad("Sec-WebSocket-Key must be base64 of 16 bytes")),
             }
         };
-        let version_ok = {
-            let mut versions = headers.get_all("sec-websocket-version");
-            match (versions.next(), versions.next()) {
-                (Some(v), None) => Some(super::headers::trim(v) == b"13"),
-                (None, _) => None,
-                _ => Some(false),
-            }
-        };
-        match version_ok {
-            Some(true) => {}
-            None => return Err(bad("missing Sec-WebSocket-Version")),
-            Some(false) => {
-                return Err(HandshakeError::BadRequest { status: 426, reason: "unsupported Sec-WebSocket-Version; only 13 is supported" });
-            }
-        }
+        check_version(&headers)?;
         if headers.get("transfer-encoding").is_some() || headers.get_all("content-length").any(|v| super::headers::trim(v) != b"0") {
             return Err(bad("an upgrade request cannot have a body"));
         }
-        let subprotocols =
-            headers.get_all("sec-websocket-protocol").flat_map(split_list).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
-        let extensions =
-            parse_extensions(headers.get_all("sec-websocket-extensions")).map_err(|_| bad("malformed Sec-WebSocket-Extensions"))?;
-        Ok(Request { method: method.to_string(), target: target.to_string(), headers, key, subprotocols, extensions })
+        let (subprotocols, extensions) = parse_offers(&headers)?;
+        Ok(Request {
+            method: method.to_string(),
+            target: target.to_string(),
+            headers,
+            key,
+            subprotocols,
+            extensions,
+            extended_connect: false,
+        })
     }
 
-    /// The method: always `GET`.
+    /// Checks an HTTP/2 extended CONNECT request (RFC 8441 §4 and §5): `protocol` is the value of
+    /// its `:protocol` pseudo-header, which must be `websocket`, and `Sec-WebSocket-Version` must
+    /// be 13. There is no `Sec-WebSocket-Key` (the stream itself is the proof that the server
+    /// accepted), and `Upgrade` and `Connection` do not exist in HTTP/2. The subprotocols and
+    /// extensions are offered and answered as in HTTP/1.1.
+    ///
+    /// ```
+    /// use wsproto::handshake::{Headers, Request};
+    ///
+    /// let mut headers = Headers::new();
+    /// headers.append("sec-websocket-version", "13");
+    /// headers.append("sec-websocket-protocol", "chat");
+    /// let req = Request::from_extended_connect("/chat", "websocket", headers.clone()).unwrap();
+    /// assert!(req.is_extended_connect());
+    /// assert_eq!(req.subprotocols(), ["chat"]);
+    /// assert_eq!(Request::from_extended_connect("/chat", "chat", headers).unwrap_err().status(), Some(400));
+    /// ```
+    pub fn from_extended_connect(target: &str, protocol: &str, headers: Headers) -> Result<Request, HandshakeError> {
+        if !protocol.eq_ignore_ascii_case("websocket") {
+            return Err(bad("the :protocol pseudo-header must be websocket"));
+        }
+        check_version(&headers)?;
+        let (subprotocols, extensions) = parse_offers(&headers)?;
+        Ok(Request {
+            method: "CONNECT".to_string(),
+            target: target.to_string(),
+            headers,
+            key: String::new(),
+            subprotocols,
+            extensions,
+            extended_connect: true,
+        })
+    }
+
+    /// Whether this came over HTTP/2 as an extended CONNECT (RFC 8441) rather than as an
+    /// HTTP/1.1 `GET` with `Upgrade`; it is then accepted with `200` instead of `101`.
+    pub fn is_extended_connect(&self) -> bool {
+        self.extended_connect
+    }
+
+    /// The method: `GET`, or `CONNECT` for an HTTP/2 request (RFC 8441).
     pub fn method(&self) -> &str {
         &self.method
     }
@@ -105,7 +137,8 @@ impl Request {
         &self.headers
     }
 
-    /// The `Host` header.
+    /// The `Host` header (over HTTP/2, the stack that parsed the request may give the
+    /// `:authority` as `Host`).
     pub fn host(&self) -> Option<&str> {
         self.headers.get_str("host")
     }
@@ -115,7 +148,7 @@ impl Request {
         self.headers.get_str("origin")
     }
 
-    /// The `Sec-WebSocket-Key`.
+    /// The `Sec-WebSocket-Key`; empty for an HTTP/2 request, which has none.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -136,6 +169,13 @@ impl Request {
     }
 
     /// Checks `Origin` against an allow-list (RFC 6455 §10.2); an empty list allows any origin.
+    /// Checks the `Origin` against the configuration's allow-list
+    /// ([`Config::allowed_origins`](crate::Config) and `require_origin`), as the core does for
+    /// every request it parses itself: [`HandshakeError::OriginNotAllowed`] (403) otherwise.
+    pub fn check_origin_for(&self, config: &crate::Config) -> Result<(), HandshakeError> {
+        self.check_origin(&config.allowed_origins, config.require_origin)
+    }
+
     pub(crate) fn check_origin(&self, allowed: &[String], require: bool) -> Result<(), HandshakeError> {
         if allowed.is_empty() {
             return Ok(());
@@ -146,6 +186,26 @@ impl Request {
             other => Err(HandshakeError::OriginNotAllowed(other.unwrap_or("").to_string())),
         }
     }
+}
+
+/// Exactly one `Sec-WebSocket-Version: 13`, in HTTP/1.1 and HTTP/2 alike (426 for another
+/// version).
+fn check_version(headers: &Headers) -> Result<(), HandshakeError> {
+    let mut versions = headers.get_all("sec-websocket-version");
+    match (versions.next(), versions.next()) {
+        (Some(v), None) if super::headers::trim(v) == b"13" => Ok(()),
+        (None, _) => Err(bad("missing Sec-WebSocket-Version")),
+        _ => Err(HandshakeError::BadRequest { status: 426, reason: "unsupported Sec-WebSocket-Version; only 13 is supported" }),
+    }
+}
+
+/// The subprotocols and extensions a request offers.
+fn parse_offers(headers: &Headers) -> Result<(Vec<String>, Vec<ExtensionOffer>), HandshakeError> {
+    let subprotocols =
+        headers.get_all("sec-websocket-protocol").flat_map(split_list).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    let extensions =
+        parse_extensions(headers.get_all("sec-websocket-extensions")).map_err(|_| bad("malformed Sec-WebSocket-Extensions"))?;
+    Ok((subprotocols, extensions))
 }
 
 /// Validates an upgrade request parsed by another HTTP stack and returns its
