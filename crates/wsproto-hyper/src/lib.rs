@@ -168,6 +168,53 @@ impl PendingWebSocket {
     }
 }
 
+impl PendingWebSocket {
+    /// Awaits the connection like `.await`, but runs the WebSocket on the transport itself when
+    /// hyper served the connection over `S` (wrapped in hyper-util's `TokioIo`, as an HTTP/1.1
+    /// connection from `hyper::server::conn::http1` is): no `Upgraded` box in between, and
+    /// `split()` takes the adapter's own path for `S`. Bytes that hyper read past the request are
+    /// handed to the connection first. Otherwise (HTTP/2, or another transport type) the stream
+    /// runs over hyper's `Upgraded`, as with `.await`.
+    ///
+    /// Cancel safety: dropping the future before it completes drops the connection.
+    pub async fn into_direct<S>(self) -> Result<UpgradedStream<S>, hyper::Error>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+    {
+        let upgraded = self.on_upgrade.await?;
+        let mut conn = self.conn;
+        Ok(match upgraded.downcast::<HyperIo<S>>() {
+            Ok(parts) => {
+                if !parts.read_buf.is_empty() {
+                    conn.receive(&parts.read_buf);
+                }
+                UpgradedStream::Direct(wsproto_io::WebSocketStream::from_parts(wsproto_tokio::TokioIo::new(parts.io.into_inner()), conn))
+            }
+            Err(upgraded) => {
+                UpgradedStream::Hyper(wsproto_io::WebSocketStream::from_parts(wsproto_tokio::TokioIo::new(HyperIo::new(upgraded)), conn))
+            }
+        })
+    }
+}
+
+/// The WebSocket from [`PendingWebSocket::into_direct`]: on the transport itself, or on hyper's
+/// `Upgraded` when that could not be unwrapped.
+pub enum UpgradedStream<S> {
+    /// On the transport hyper was given.
+    Direct(wsproto_tokio::WebSocketStream<S>),
+    /// On hyper's `Upgraded` (HTTP/2 streams, and transports of another type).
+    Hyper(WebSocketStream),
+}
+
+impl<S> std::fmt::Debug for UpgradedStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpgradedStream::Direct(_) => "UpgradedStream::Direct(..)",
+            UpgradedStream::Hyper(_) => "UpgradedStream::Hyper(..)",
+        })
+    }
+}
+
 impl IntoFuture for PendingWebSocket {
     type Output = Result<WebSocketStream, hyper::Error>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;

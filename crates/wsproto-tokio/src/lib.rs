@@ -223,7 +223,8 @@ where
 /// Wraps a stream whose handshake another HTTP stack did (a hyper or axum upgrade).
 ///
 /// `extension` is what that handshake negotiated; for permessage-deflate, the extension from
-/// [`wsproto::deflate::negotiate_server`]. See `examples/hyper_upgrade.rs`.
+/// [`wsproto::deflate::negotiate_server`]. For hyper and axum, the `wsproto-hyper` and
+/// `wsproto-axum` crates do the whole upgrade, HTTP/2 included.
 pub fn from_upgraded<S>(stream: S, role: Role, config: Config, extension: Option<Box<dyn wsproto::Extension>>) -> WebSocketStream<S>
 where
     S: AsyncRead + AsyncWrite + Unpin,
