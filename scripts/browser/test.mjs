@@ -1,5 +1,5 @@
 // Real-browser test of `wsproto serve --deflate`, run by scripts/browser.sh.
-// Env: WSPROTO_URL (http://127.0.0.1:PORT), BROWSER_CACHE (where playwright-core is installed),
+// Env: WSPROTO_URL (http://127.0.0.1:PORT, or https:// for the run over TLS and HTTP/2), BROWSER_CACHE (where playwright-core is installed),
 // SCREENSHOT (PNG path). Prints one line per check; exits 1 naming the check that failed.
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
@@ -38,7 +38,8 @@ const show = (log) => JSON.stringify(log.map((l) => (l.from ? `${l.from} ${l.tex
 
 // Opens the chat page in its own browser context (separate users) and joins as `name`.
 async function joinChat(browser, name) {
-  const context = await browser.newContext({ viewport: { width: 900, height: 720 } });
+  // The HTTPS run uses a certificate made for the test, which no authority signed.
+  const context = await browser.newContext({ viewport: { width: 900, height: 720 }, ignoreHTTPSErrors: true });
   const page = await context.newPage();
   page.setDefaultTimeout(ACTION_MS);
   // A page error is a bug in the page: fail on it rather than let a check time out.
@@ -108,7 +109,7 @@ try {
     // A fresh profile each run (launch() makes a temp user-data-dir). Background networking,
     // updates and sync off: the machine has no network beyond loopback and Chromium would keep
     // retrying. QUIC off: plain TCP only.
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--ignore-certificate-errors', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     timeout: 30_000,
   });
 

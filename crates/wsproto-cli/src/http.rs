@@ -1,95 +1,215 @@
-//! Just enough HTTP/1.1 to serve the chat page and route upgrades, on the WebSocket port.
+//! The HTTP side of `serve`, on hyper: HTTP/1.1 and HTTP/2 on one port (ALPN under TLS, the
+//! connection preface in clear text), the chat page, and WebSocket upgrades at `/chat` and
+//! `/echo` over both versions (RFC 8441 on HTTP/2).
 //!
-//! The head is read with the core's linear, bounded [`HeadReader`] (16 KiB, 8 KiB a line, 128
-//! headers, within the handshake timeout), so a plain HTTP request gets the same protection as a
-//! WebSocket handshake. An upgrade is then handed, with the bytes already read, to the WebSocket
-//! handshake, which checks it properly.
+//! hyper enforces the head limits the core would (16 KiB of head, 128 headers, the handshake
+//! timeout for a slow head); the WebSocket checks are the core's, through `wsproto-hyper`. An
+//! HTTP/1.1 WebSocket then runs on the TCP (or TLS) stream itself, not on hyper's `Upgraded`.
 
+use crate::serve::{Shared, Ws, session};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use wsproto_tokio::wsproto::handshake::{HeadLimits, HeadReader, HeadStatus};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::{debug, info};
+use wsproto_hyper::{Accept, Upgrade, UpgradedStream};
 
-/// The request line and the facts routing needs.
-#[derive(Debug)]
-pub(crate) struct Head {
-    /// Every byte read so far: the head, and possibly the first frames after it.
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) method: String,
-    pub(crate) path: String,
-    pub(crate) query: Option<String>,
-    pub(crate) upgrade: bool,
+const CHAT_PAGE: &str = include_str!("chat.html");
+
+/// HTTP/2's connection preface (RFC 9113 §3.4): a client with prior knowledge starts with it.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How many WebSocket streams one HTTP/2 connection may open at once.
+const H2_MAX_STREAMS: u32 = 128;
+
+type Body = Full<Bytes>;
+
+/// Which HTTP version a connection speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Version {
+    Http1,
+    Http2,
 }
 
-/// Why no head could be read.
-#[derive(Debug)]
-pub(crate) enum HeadError {
-    /// The peer went away or the transport failed.
-    Closed,
-    /// Too slow (slowloris).
-    Timeout,
-    /// Over a limit: answer 431.
-    TooLarge,
-    /// Not HTTP: answer 400.
-    Malformed,
+/// Waits for enough of a clear-text connection's first bytes to tell HTTP/2's preface from an
+/// HTTP/1.1 request, without consuming them.
+pub(crate) async fn sniff_version(tcp: &tokio::net::TcpStream) -> std::io::Result<Version> {
+    let mut buf = [0u8; H2_PREFACE.len()];
+    loop {
+        let n = tcp.peek(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if buf[..n] != H2_PREFACE[..n] {
+            return Ok(Version::Http1);
+        }
+        if n == H2_PREFACE.len() {
+            return Ok(Version::Http2);
+        }
+        // A prefix of the preface so far: wait for more. (peek returns at once while bytes are
+        // waiting, so sleep a little rather than spin.)
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
-/// Reads a request head within `limits` and `timeout`.
-pub(crate) async fn read_head<S: AsyncRead + Unpin>(stream: &mut S, limits: HeadLimits, timeout: Duration) -> Result<Head, HeadError> {
-    let mut bytes = Vec::with_capacity(1024);
-    let mut reader = HeadReader::default();
-    let read = async {
-        loop {
-            // Read into the vector's spare room: no buffer lives in the future across the await.
-            if bytes.capacity() - bytes.len() < 512 {
-                bytes.reserve(bytes.capacity().max(1024));
-            }
-            let n = stream.read_buf(&mut bytes).await.map_err(|_| HeadError::Closed)?;
-            if n == 0 {
-                return Err(HeadError::Closed);
-            }
-            match reader.scan(&bytes, &limits) {
-                HeadStatus::Partial => {}
-                HeadStatus::TooLarge(_) => return Err(HeadError::TooLarge),
-                HeadStatus::NotHttp => return Err(HeadError::Malformed),
-                HeadStatus::Complete(end) => return Ok(end),
-            }
+/// Serves one connection, HTTP/1.1 or HTTP/2, until it ends or upgrades.
+pub(crate) async fn serve_connection<S>(stream: S, version: Version, peer: SocketAddr, shared: Arc<Shared>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(stream);
+    let config = &shared.config;
+    let timeout = config.handshake_timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    let service = {
+        let shared = shared.clone();
+        service_fn(move |req| route::<S>(req, peer, shared.clone()))
+    };
+    let result = match version {
+        Version::Http1 => {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(timeout)
+                // hyper's buffer has a floor of 8 KiB; the core's head limit is 16 KiB.
+                .max_buf_size(config.max_handshake_size.max(8192))
+                .max_headers(config.max_handshake_headers);
+            builder.serve_connection(io, service).with_upgrades().await
+        }
+        Version::Http2 => {
+            let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+            builder
+                .timer(TokioTimer::new())
+                // Every WebSocket route here accepts CONNECT, so extended CONNECT may be offered.
+                .enable_connect_protocol()
+                .max_concurrent_streams(H2_MAX_STREAMS)
+                .max_header_list_size(config.max_handshake_size as u32)
+                .keep_alive_interval(config.ping_interval)
+                .keep_alive_timeout(config.ping_timeout.unwrap_or(Duration::from_secs(20)));
+            builder.serve_connection(io, service).await
         }
     };
-    let end = tokio::time::timeout(timeout, read).await.map_err(|_| HeadError::Timeout)??;
-    let mut headers = vec![httparse::EMPTY_HEADER; limits.headers];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(&bytes[..end]) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
-        _ => return Err(HeadError::Malformed),
+    if let Err(e) = result {
+        debug!(%peer, "HTTP connection ended: {e}");
     }
-    let target = req.path.unwrap_or("/");
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (target.to_string(), None),
-    };
-    let upgrade = req.headers.iter().any(|h| h.name.eq_ignore_ascii_case("upgrade"));
-    let method = req.method.unwrap_or("").to_string();
-    Ok(Head { bytes, method, path, query, upgrade })
 }
 
-/// Writes a complete response and closes our side.
-pub(crate) async fn respond<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    status: u16,
-    reason: &str,
-    content_type: &str,
-    body: &[u8],
-    extra: &str,
-) {
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n{extra}\r\n",
-        body.len()
-    );
-    // A client that left before reading its answer is not our problem.
-    let _ = stream.write_all(head.as_bytes()).await;
-    let _ = stream.write_all(body).await;
-    let _ = stream.shutdown().await;
+/// Answers every request on a connection over the cap with 503, and closes it.
+pub(crate) async fn refuse_connection<S>(stream: S, peer: SocketAddr, timeout: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(|_req: Request<Incoming>| async { Ok::<_, Infallible>(unavailable()) });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout).keep_alive(false).max_buf_size(8192);
+    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+        debug!(%peer, "refused connection ended: {e}");
+    }
+}
+
+fn unavailable() -> Response<Body> {
+    let mut response = text(StatusCode::SERVICE_UNAVAILABLE, "the server is at its connection limit; try again later\n");
+    response.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static("5"));
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+async fn route<S>(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Result<Response<Body>, Infallible>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let path = req.uri().path().to_owned();
+    if req.method() == Method::CONNECT && !wsproto_hyper::is_upgrade_request(&req) {
+        // A plain CONNECT (no :protocol) has no path to route by, and this is no proxy: the
+        // WebSocket rules give it its 400 and say why.
+        return Ok(websocket::<S>(&mut req, path, peer, shared));
+    }
+    Ok(match path.as_str() {
+        "/" | "/index.html" if req.method() == Method::GET || req.method() == Method::HEAD => {
+            let body = if req.method() == Method::HEAD { Bytes::new() } else { Bytes::from_static(CHAT_PAGE.as_bytes()) };
+            let mut response = Response::new(Full::new(body));
+            response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("text/html; charset=utf-8"));
+            response
+        }
+        "/" | "/index.html" => {
+            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            response.headers_mut().insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("GET, HEAD"));
+            response
+        }
+        "/chat" | "/echo" => websocket::<S>(&mut req, path, peer, shared),
+        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+    })
+}
+
+/// Checks and accepts a WebSocket request, and starts its session once hyper hands over the
+/// connection.
+fn websocket<S>(req: &mut Request<Incoming>, path: String, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let version = req.version();
+    let upgrade = match Upgrade::new(req) {
+        Ok(u) => u,
+        Err(e) => {
+            info!(%peer, path, ?version, "handshake refused: {e}");
+            return e.into_response();
+        }
+    };
+    // Over the cap, a new WebSocket on an open HTTP/2 connection is refused like a new
+    // connection is.
+    if shared.websockets.load(Ordering::SeqCst) >= shared.max_connections {
+        info!(%peer, path, ?version, "refused: at the connection limit");
+        return unavailable();
+    }
+    let subprotocols: Vec<&str> = shared.subprotocols.iter().map(String::as_str).collect();
+    let accept = match upgrade.request().choose_subprotocol(&subprotocols) {
+        Some(p) => Accept::new().subprotocol(p),
+        None => Accept::new(),
+    };
+    let (response, pending) = match upgrade.accept(accept, shared.config.clone()) {
+        Ok(a) => a,
+        Err(e) => {
+            info!(%peer, path, ?version, "handshake refused: {e}");
+            return e.into_response();
+        }
+    };
+    let name = if path == "/chat" { query_param(req.uri().query(), "name") } else { None };
+    shared.connections.fetch_add(1, Ordering::SeqCst);
+    shared.websockets.fetch_add(1, Ordering::SeqCst);
+    tokio::spawn(async move {
+        match pending.into_direct::<S>().await {
+            Ok(UpgradedStream::Direct(ws)) => Box::pin(run(Box::new(ws), &path, name, version, peer, &shared)).await,
+            Ok(UpgradedStream::Hyper(ws)) => Box::pin(run(Box::new(ws), &path, name, version, peer, &shared)).await,
+            Err(e) => debug!(%peer, "upgrade failed: {e}"),
+        }
+        shared.websocket_ended();
+    });
+    response.map(|()| Full::new(Bytes::new()))
+}
+
+async fn run<T>(mut ws: Box<Ws<T>>, path: &str, name: Option<String>, version: hyper::Version, peer: SocketAddr, shared: &Shared)
+where
+    T: AsyncRead + AsyncWrite + Unpin,
+{
+    info!(%peer, path, http = ?version, subprotocol = ws.subprotocol(), deflate = ws.is_compressed(), "connected");
+    let result = session(&mut ws, path, name.as_deref(), shared).await;
+    match result {
+        Ok(Some(frame)) => info!(%peer, code = frame.code.0, reason = %frame.reason, "closed"),
+        Ok(None) => info!(%peer, "closed"),
+        Err(e) => info!(%peer, "closed: {e}"),
+    }
 }
 
 /// Decodes `%XX` and `+` in a query value.
@@ -139,16 +259,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn heads_are_read_and_routed() {
-        let limits = HeadLimits { total: 16 << 10, line: 8 << 10, headers: 128 };
-        let mut input: &[u8] = b"GET /chat?name=x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\nextra";
-        let head = read_head(&mut input, limits, Duration::from_secs(1)).await.unwrap();
-        assert_eq!((head.method.as_str(), head.path.as_str(), head.query.as_deref(), head.upgrade), ("GET", "/chat", Some("name=x"), true));
-        assert!(head.bytes.ends_with(b"extra"), "bytes after the head are kept");
-        let mut bad: &[u8] = b"\x16\x03\x01 not http\r\n\r\n";
-        assert!(matches!(read_head(&mut bad, limits, Duration::from_secs(1)).await, Err(HeadError::Malformed)));
-        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(9000));
-        let mut long = long.as_bytes();
-        assert!(matches!(read_head(&mut long, limits, Duration::from_secs(1)).await, Err(HeadError::TooLarge)));
+    async fn the_preface_tells_http2_from_http1() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        for (sent, expected) in [
+            (H2_PREFACE, Version::Http2),
+            (&b"GET / HTTP/1.1\r\n\r\n"[..], Version::Http1),
+            (&b"PRI * HTTP/1.1\r\n"[..], Version::Http1),
+        ] {
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            // In two writes: a preface split across packets is still recognised.
+            tokio::io::AsyncWriteExt::write_all(&mut client, &sent[..3]).await.unwrap();
+            let sniff = tokio::spawn(async move { sniff_version(&server).await.map(|v| (v, server)) });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::io::AsyncWriteExt::write_all(&mut client, &sent[3..]).await.unwrap();
+            let (version, server) = sniff.await.unwrap().unwrap();
+            assert_eq!(version, expected);
+            // Nothing was consumed.
+            let mut buf = vec![0u8; sent.len()];
+            server.peek(&mut buf).await.unwrap();
+            assert_eq!(&buf[..3], &sent[..3]);
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! `wsproto serve`: the chat page at `/`, a chat room at `/chat`, an echo endpoint at `/echo`.
 //!
-//! One port serves plain HTTP and WebSocket, as real applications do. Each connection runs in its
-//! own task under the core's limits (handshake size and time, message size, write buffer), so a
-//! hostile client costs at most those limits and never disturbs the others. Ctrl-C (or SIGTERM)
-//! sends close 1001 to every client and waits briefly for them.
+//! One port serves plain HTTP and WebSocket, HTTP/1.1 and HTTP/2, as real applications do
+//! (hyper does the HTTP, in `http.rs`). Each connection runs in its own task under the core's
+//! limits (handshake size and time, message size, write buffer), so a hostile client costs at most
+//! those limits and never disturbs the others; `--max-connections` caps how many there are. Ctrl-C
+//! (or SIGTERM) sends close 1001 to every client and waits briefly for them.
 
-use crate::http::{self, Head, HeadError};
+use crate::http;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,10 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, broadcast, watch};
 use tracing::{debug, info, warn};
 use wsproto_tokio::wsproto::deflate::DeflateConfig;
-use wsproto_tokio::wsproto::handshake::HeadLimits;
-use wsproto_tokio::{Accept, CloseCode, CloseFrame, Config, Message, Utf8Bytes, WebSocketStream};
-
-const CHAT_PAGE: &str = include_str!("chat.html");
+use wsproto_tokio::{CloseCode, CloseFrame, Config, Message, Utf8Bytes, WebSocketStream};
 
 /// How long clients get to answer our close frame on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -60,6 +58,11 @@ pub(crate) struct Args {
     /// Seconds a client gets to send its request (and, with TLS, finish the TLS handshake).
     #[arg(long, default_value = "10", value_parser = crate::seconds)]
     handshake_timeout: crate::MaybeDuration,
+    /// The most connections served at once (HTTP connections and WebSockets alike). Past it, a
+    /// new connection, or a new WebSocket on an open HTTP/2 connection, gets 503 with
+    /// Retry-After.
+    #[arg(long, default_value_t = 50_000)]
+    max_connections: usize,
     /// PEM certificate chain, to serve wss:// (with --tls-key).
     #[arg(long, requires = "tls_key", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -104,14 +107,27 @@ fn with_port(addr: &str, port: u16) -> String {
 }
 
 /// What every connection task shares.
-struct Shared {
-    config: Config,
-    subprotocols: Vec<String>,
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) subprotocols: Vec<String>,
     chat: broadcast::Sender<Utf8Bytes>,
     online: AtomicUsize,
     shutdown: watch::Receiver<bool>,
-    active: AtomicUsize,
+    /// Connections being served: HTTP connections (until they end or upgrade) and WebSockets.
+    pub(crate) connections: AtomicUsize,
+    /// Open WebSockets, which shutdown waits for.
+    pub(crate) websockets: AtomicUsize,
+    pub(crate) max_connections: usize,
     idle: Notify,
+}
+
+impl Shared {
+    pub(crate) fn websocket_ended(&self) {
+        self.connections.fetch_sub(1, Ordering::SeqCst);
+        if self.websockets.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
 }
 
 pub(crate) async fn run(args: Args) -> ExitCode {
@@ -148,7 +164,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
     println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat and {ws}://{local}/echo)");
-    info!(deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, "listening");
+    info!(deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, max_connections = args.max_connections, "listening");
 
     let (stop, shutdown) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -157,9 +173,14 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         chat: broadcast::channel(1024).0,
         online: AtomicUsize::new(0),
         shutdown,
-        active: AtomicUsize::new(0),
+        connections: AtomicUsize::new(0),
+        websockets: AtomicUsize::new(0),
+        max_connections: args.max_connections,
         idle: Notify::new(),
     });
+    // Connections over the cap are answered 503 by a task each; past this many more, they are
+    // dropped unanswered, so that a flood cannot grow even those without bound.
+    let refusing = Arc::new(AtomicUsize::new(0));
     let signal = shutdown_signal();
     tokio::pin!(signal);
     loop {
@@ -169,12 +190,23 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                 Ok((tcp, peer)) => {
                     let shared = shared.clone();
                     let tls = tls.clone();
-                    shared.active.fetch_add(1, Ordering::SeqCst);
-                    tokio::spawn(async move {
-                        handle(tcp, peer, tls, &shared).await;
-                        if shared.active.fetch_sub(1, Ordering::SeqCst) == 1 {
-                            shared.idle.notify_waiters();
+                    if shared.connections.load(Ordering::SeqCst) >= shared.max_connections {
+                        if refusing.load(Ordering::SeqCst) >= REFUSING_MAX {
+                            debug!(%peer, "dropped: at the connection limit");
+                            continue;
                         }
+                        refusing.fetch_add(1, Ordering::SeqCst);
+                        let refusing = refusing.clone();
+                        tokio::spawn(async move {
+                            refuse(tcp, peer, tls, &shared).await;
+                            refusing.fetch_sub(1, Ordering::SeqCst);
+                        });
+                        continue;
+                    }
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        handle(tcp, peer, tls, shared.clone()).await;
+                        shared.connections.fetch_sub(1, Ordering::SeqCst);
                     });
                 }
                 Err(e) => {
@@ -185,21 +217,21 @@ pub(crate) async fn run(args: Args) -> ExitCode {
             },
         }
     }
-    let open = shared.active.load(Ordering::SeqCst);
-    info!(open, "shutting down: closing every connection with 1001");
+    let open = shared.websockets.load(Ordering::SeqCst);
+    info!(open, "shutting down: closing every WebSocket with 1001");
     drop(listener);
     let _ = stop.send(true);
     let all_closed = async {
-        while shared.active.load(Ordering::SeqCst) > 0 {
+        while shared.websockets.load(Ordering::SeqCst) > 0 {
             let notified = shared.idle.notified();
-            if shared.active.load(Ordering::SeqCst) == 0 {
+            if shared.websockets.load(Ordering::SeqCst) == 0 {
                 break;
             }
             notified.await;
         }
     };
     if tokio::time::timeout(SHUTDOWN_GRACE, all_closed).await.is_err() {
-        warn!(left = shared.active.load(Ordering::SeqCst), "some connections did not close in time");
+        warn!(left = shared.websockets.load(Ordering::SeqCst), "some connections did not close in time");
     }
     info!("stopped");
     ExitCode::SUCCESS
@@ -223,19 +255,32 @@ fn handshake_timeout(config: &Config) -> Duration {
     config.handshake_timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600))
 }
 
-async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: &Shared) {
+/// Serves one TCP connection: TLS first if configured, then HTTP/1.1 or HTTP/2 (by ALPN under
+/// TLS, by the connection preface in clear text).
+async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: Arc<Shared>) {
     // Frames are written whole; Nagle's algorithm would only add latency.
     let _ = tcp.set_nodelay(true);
     let timeout = handshake_timeout(&shared.config);
     match tls {
-        None => serve_stream(tcp, peer, shared).await,
+        None => {
+            let version = match tokio::time::timeout(timeout, http::sniff_version(&tcp)).await {
+                Ok(Ok(v)) => v,
+                Ok(Err(_)) => return,
+                Err(_) => return debug!(%peer, "request timed out"),
+            };
+            http::serve_connection(tcp, version, peer, shared).await
+        }
         // Boxed, like every step that runs once per connection: a future is as large as the
         // largest state it can be in, and the task keeps that size for the connection's whole
         // life. An idle plain connection should not pay for a TLS handshake it never did.
         Some(acceptor) => {
             Box::pin(async move {
                 match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(stream)) => serve_stream(stream, peer, shared).await,
+                    Ok(Ok(stream)) => {
+                        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                        let version = if h2 { http::Version::Http2 } else { http::Version::Http1 };
+                        http::serve_connection(stream, version, peer, shared).await
+                    }
                     Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
                     Err(_) => debug!(%peer, "TLS handshake timed out"),
                 }
@@ -245,80 +290,38 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
     }
 }
 
-async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: SocketAddr, shared: &Shared) {
-    let timeout = handshake_timeout(&shared.config);
-    let mut head = match Box::pin(http::read_head(&mut stream, HeadLimits::from_config(&shared.config), timeout)).await {
-        Ok(head) => head,
-        Err(HeadError::TooLarge) => {
-            debug!(%peer, "request head too large");
-            return http::respond(
-                &mut stream,
-                431,
-                "Request Header Fields Too Large",
-                "text/plain",
-                b"request header fields too large\n",
-                "",
-            )
-            .await;
+/// How many connections over the cap may be waiting for their 503 at once.
+const REFUSING_MAX: usize = 256;
+
+/// Answers a connection over the cap with 503 (after TLS, if configured) and closes it.
+async fn refuse(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: &Shared) {
+    let timeout = handshake_timeout(&shared.config).min(Duration::from_secs(5));
+    info!(%peer, "refusing a connection: at the limit of {}", shared.max_connections);
+    match tls {
+        None => http::refuse_connection(tcp, peer, timeout).await,
+        Some(acceptor) => {
+            if let Ok(Ok(stream)) = tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                http::refuse_connection(stream, peer, timeout).await
+            }
         }
-        Err(HeadError::Malformed) => {
-            debug!(%peer, "malformed request");
-            return Box::pin(http::respond(&mut stream, 400, "Bad Request", "text/plain", b"bad request\n", "")).await;
-        }
-        Err(HeadError::Timeout) => return debug!(%peer, "request head timed out"),
-        Err(HeadError::Closed) => return,
-    };
-    match (head.path.as_str(), head.upgrade) {
-        ("/" | "/index.html", false) if head.method == "GET" || head.method == "HEAD" => {
-            let body = if head.method == "HEAD" { &b""[..] } else { CHAT_PAGE.as_bytes() };
-            Box::pin(http::respond(&mut stream, 200, "OK", "text/html; charset=utf-8", body, "")).await;
-        }
-        ("/" | "/index.html", false) => {
-            http::respond(&mut stream, 405, "Method Not Allowed", "text/plain", b"method not allowed\n", "Allow: GET, HEAD\r\n").await
-        }
-        ("/chat" | "/echo", _) => websocket(stream, &mut head, peer, shared).await,
-        _ => Box::pin(http::respond(&mut stream, 404, "Not Found", "text/plain", b"not found\n", "")).await,
     }
 }
 
-async fn websocket<S: AsyncRead + AsyncWrite + Unpin>(stream: S, head: &mut Head, peer: SocketAddr, shared: &Shared) {
-    let subprotocols: Vec<&str> = shared.subprotocols.iter().map(String::as_str).collect();
-    // Matched directly: a named `Result` would stay in the future (at 900 bytes) for the
-    // connection's whole life, since a binding lives to the end of its scope.
-    let mut ws = match Box::pin(wsproto_tokio::accept_buffered(stream, &head.bytes, shared.config.clone(), |req| {
-        Ok(match req.choose_subprotocol(&subprotocols) {
-            Some(p) => Accept::new().subprotocol(p),
-            None => Accept::new(),
-        })
-    }))
-    .await
-    {
-        // Boxed: every future level that refers to the stream then holds a pointer.
-        Ok(ws) => Box::new(ws),
-        Err(e) => return info!(%peer, path = head.path, "handshake refused: {e}"),
-    };
-    // The request's bytes are in the connection now; an idle connection should not keep a copy.
-    head.bytes = Vec::new();
-    info!(%peer, path = head.path, subprotocol = ws.subprotocol(), deflate = ws.is_compressed(), "connected");
-    let result = if head.path == "/chat" {
-        let name = http::query_param(head.query.as_deref(), "name").unwrap_or_default();
-        Box::pin(chat(&mut ws, &name, shared)).await
+/// Runs a WebSocket's session: the chat room at `/chat` (under `name`), the echo otherwise.
+pub(crate) async fn session<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, path: &str, name: Option<&str>, shared: &Shared) -> Ending {
+    if path == "/chat" {
+        Box::pin(chat(ws, name.unwrap_or_default(), shared)).await
     } else {
         // By reference: a 900-byte stream moved into a callee's future would take space in both
         // futures for the connection's whole life.
-        echo(&mut ws, shared).await
-    };
-    match result {
-        Ok(Some(frame)) => info!(%peer, code = frame.code.0, reason = %frame.reason, "closed"),
-        Ok(None) => info!(%peer, "closed"),
-        Err(e) => info!(%peer, "closed: {e}"),
+        echo(ws, shared).await
     }
 }
 
-type Ws<S> = WebSocketStream<S>;
+pub(crate) type Ws<S> = WebSocketStream<S>;
 
 /// How a connection ended: the peer's close frame, if there was one.
-type Ending = Result<Option<CloseFrame>, wsproto_tokio::Error>;
+pub(crate) type Ending = Result<Option<CloseFrame>, wsproto_tokio::Error>;
 
 fn going_away() -> CloseFrame {
     CloseFrame::new(CloseCode::GOING_AWAY, "server shutting down")

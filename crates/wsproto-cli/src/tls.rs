@@ -25,6 +25,9 @@ pub(crate) fn acceptor(cert: &Path, key: &Path) -> Result<tokio_rustls::TlsAccep
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .map_err(|e| format!("certificate and key: {e}"))?;
+    let mut config = config;
+    // HTTP/2 first: browsers then open WebSockets on the connection they already have (RFC 8441).
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
