@@ -83,6 +83,7 @@ if [ "$mode" = deflate ]; then
   measure "wsproto serve (hibernates after 1 s, the default)" "$bin/wsproto" -q serve 127.0.0.1:0 --ping-interval 0
   measure "wsproto serve --deflate-idle never" "$bin/wsproto" -q serve 127.0.0.1:0 --ping-interval 0 --deflate-idle never
   measure "wsproto serve --no-deflate" "$bin/wsproto" -q serve 127.0.0.1:0 --ping-interval 0 --no-deflate
+  measure "axum 0.8 + wsproto-axum (hibernates after 1 s)" "$bin/echo_axum_wsproto" 127.0.0.1:0
   measure_peer "python websockets $("$python" -c 'import websockets; print(websockets.__version__)') (its defaults)" \
     "$python" "$root/scripts/peers/python_peer.py" server 0 default
   measure_peer "node ws $(node -p "require('$PEERS_NODE_PREFIX/node_modules/ws/package.json').version") (perMessageDeflate: true)" \
@@ -93,5 +94,7 @@ else
   measure "tokio-tungstenite" "$bin/echo_tokio_tungstenite" 127.0.0.1:0
   measure "fastwebsockets" "$bin/echo_fastwebsockets" 127.0.0.1:0
   measure "tokio-websockets" "$bin/echo_tokio_websockets" 127.0.0.1:0
+  measure "axum 0.8 + wsproto-axum (keepalive 20 s)" "$bin/echo_axum_wsproto" 127.0.0.1:0
+  measure "axum 0.8 + its own WebSocketUpgrade" "$bin/echo_axum" 127.0.0.1:0
   measure "tokio and the socket alone" "$bin/hold_tcp" 127.0.0.1:0
 fi

@@ -11,12 +11,19 @@ where
     F: Fn(TcpStream) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9010".into());
-    let listener = TcpListener::bind(&addr).await.expect("bind");
-    println!("listening on {}", listener.local_addr().expect("local address"));
+    let listener = bind().await;
     loop {
         let Ok((tcp, _)) = listener.accept().await else { continue };
         let _ = tcp.set_nodelay(true);
         tokio::spawn(handle(tcp));
     }
+}
+
+/// Binds the address given as the first argument (default 127.0.0.1:9010) and prints
+/// `listening on ADDR`.
+pub async fn bind() -> TcpListener {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9010".into());
+    let listener = TcpListener::bind(&addr).await.expect("bind");
+    println!("listening on {}", listener.local_addr().expect("local address"));
+    listener
 }
