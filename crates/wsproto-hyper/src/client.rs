@@ -1,11 +1,12 @@
 //! WebSocket over an HTTP/2 connection that hyper's client opened (RFC 8441).
 
 use hyper::client::conn::http2::SendRequest;
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo as HyperIo;
 use std::io;
 use wsproto_io::{Error, Runtime};
 use wsproto_tokio::wsproto::handshake::parse_extensions;
-use wsproto_tokio::wsproto::{Config, Extension, HandshakeError, Role};
+use wsproto_tokio::wsproto::{Config, Connection, Extension, HandshakeError, Role};
 
 use crate::{WebSocketStream, http};
 
@@ -28,6 +29,22 @@ pub async fn connect_http2<B>(
     request: http::Request<()>,
     config: Config,
 ) -> Result<(WebSocketStream, http::Response<()>), Error>
+where
+    B: hyper::body::Body + Default + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let (conn, upgraded, head) = connect_http2_parts(sender, request, config).await?;
+    let stream = wsproto_io::WebSocketStream::from_parts(wsproto_tokio::TokioIo::new(HyperIo::new(upgraded)), conn);
+    Ok((stream, head))
+}
+
+/// [`connect_http2`], before the connection and the stream are put together.
+pub(crate) async fn connect_http2_parts<B>(
+    sender: &mut SendRequest<B>,
+    request: http::Request<()>,
+    config: Config,
+) -> Result<(Connection, Upgraded, http::Response<()>), Error>
 where
     B: hyper::body::Body + Default + Send + 'static,
     B::Data: Send,
@@ -87,8 +104,7 @@ where
     }
     let conn = wsproto_io::upgraded_connection(Role::Client, config, extension, <wsproto_tokio::Tokio as Runtime>::now())
         .with_subprotocol(subprotocol);
-    let stream = wsproto_io::WebSocketStream::from_parts(wsproto_tokio::TokioIo::new(HyperIo::new(upgraded)), conn);
-    Ok((stream, head))
+    Ok((conn, upgraded, head))
 }
 
 fn hyper_error(e: hyper::Error) -> Error {

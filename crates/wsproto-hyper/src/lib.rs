@@ -45,7 +45,11 @@
 #![deny(missing_docs)]
 
 mod client;
+#[cfg(feature = "rustls")]
+mod pool;
 pub use client::connect_http2;
+#[cfg(feature = "rustls")]
+pub use pool::{ClientWebSocket, Http2Client, Io};
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
