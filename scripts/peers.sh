@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Interoperability with real peers: Python `websockets` and Node `ws` (the latest of each), in
 # both directions:
-#   - their clients (scripts/peers/python_peer.py, node_peer.mjs) against `wsproto serve`, and
-#     against `peer_check serve` for what the server starts (fragmented messages, close codes);
+#   - their clients (scripts/peers/python_peer.py, node_peer.mjs) against `wsproto serve`, against
+#     `peer_check serve` for what the server starts (fragmented messages, close codes), and against
+#     the axum example (crates/wsproto-axum/examples/axum_echo_server.rs);
 #   - our tokio client (crates/wsproto-tests/examples/peer_check.rs) against their servers.
 # For each permessage-deflate variant (off, defaults, each RFC 7692 parameter, all four): the
 # negotiated response, messages of 0 B to 16 MiB (text and binary, compressible and random; the
@@ -124,6 +125,18 @@ for peer in python node; do
   run "$peer-client-close-codes" "${client[@]}" "$deflate_url" --close-codes
   run "$peer-client-server-cases" "${client[@]}" "$serve_url" --server-cases --deflate default --server "wsproto server (peer_check serve)"
 done
+
+# --- Their clients against an axum application with wsproto-axum's extractor (hyper does the
+# HTTP; permessage-deflate from the extractor's default configuration).
+cargo build --quiet --profile fast -p wsproto-axum --example axum_echo_server
+start_server axum-example 's|^listening on 127\.0\.0\.1:\([0-9]*\)$|\1|p' "$bin/examples/axum_echo_server" 127.0.0.1:0
+axum_url=ws://127.0.0.1:$port/echo
+for peer in python node; do
+  if [ "$peer" = python ]; then client=("$python" scripts/peers/python_peer.py client); else client=(node scripts/peers/node_peer.mjs client); fi
+  say "$peer client → axum + wsproto-axum"
+  run "$peer-client-axum" "${client[@]}" "$axum_url" --deflate default --expect "${answer[default]}" --server "axum + wsproto-axum"
+done
+stop_server "$server_pid"
 
 # --- `wsproto connect` prints every echo, every time: at the end of its input the last echoes
 # may not have been sent yet, and these servers stop sending once they see a close frame, so the

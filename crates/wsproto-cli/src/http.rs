@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::{debug, info};
@@ -59,17 +59,21 @@ pub(crate) async fn sniff_version(tcp: &tokio::net::TcpStream) -> std::io::Resul
     }
 }
 
-/// Serves one connection, HTTP/1.1 or HTTP/2, until it ends or upgrades.
-pub(crate) async fn serve_connection<S>(stream: S, version: Version, peer: SocketAddr, shared: Arc<Shared>)
+/// Serves one connection, HTTP/1.1 or HTTP/2, until it ends or upgrades. Returns whether an
+/// HTTP/1.1 upgrade handed the connection, and its place under the connection cap, to a
+/// WebSocket (which then gives the place back when it ends).
+pub(crate) async fn serve_connection<S>(stream: S, version: Version, peer: SocketAddr, shared: Arc<Shared>) -> bool
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let io = TokioIo::new(stream);
     let config = &shared.config;
     let timeout = config.handshake_timeout.unwrap_or(Duration::from_secs(365 * 24 * 3600));
+    let handed_over = Arc::new(AtomicBool::new(false));
     let service = {
         let shared = shared.clone();
-        service_fn(move |req| route::<S>(req, peer, shared.clone()))
+        let handed_over = handed_over.clone();
+        service_fn(move |req| route::<S>(req, peer, shared.clone(), handed_over.clone()))
     };
     let result = match version {
         Version::Http1 => {
@@ -98,6 +102,7 @@ where
     if let Err(e) = result {
         debug!(%peer, "HTTP connection ended: {e}");
     }
+    handed_over.load(Ordering::SeqCst)
 }
 
 /// Answers every request on a connection over the cap with 503, and closes it.
@@ -126,7 +131,12 @@ fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     response
 }
 
-async fn route<S>(mut req: Request<Incoming>, peer: SocketAddr, shared: Arc<Shared>) -> Result<Response<Body>, Infallible>
+async fn route<S>(
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    handed_over: Arc<AtomicBool>,
+) -> Result<Response<Body>, Infallible>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -134,7 +144,7 @@ where
     if req.method() == Method::CONNECT && !wsproto_hyper::is_upgrade_request(&req) {
         // A plain CONNECT (no :protocol) has no path to route by, and this is no proxy: the
         // WebSocket rules give it its 400 and say why.
-        return Ok(websocket::<S>(&mut req, path, peer, shared));
+        return Ok(websocket::<S>(&mut req, path, peer, shared, &handed_over));
     }
     Ok(match path.as_str() {
         "/" | "/index.html" if req.method() == Method::GET || req.method() == Method::HEAD => {
@@ -148,14 +158,20 @@ where
             response.headers_mut().insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("GET, HEAD"));
             response
         }
-        "/chat" | "/echo" => websocket::<S>(&mut req, path, peer, shared),
+        "/chat" | "/echo" => websocket::<S>(&mut req, path, peer, shared, &handed_over),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
 
 /// Checks and accepts a WebSocket request, and starts its session once hyper hands over the
 /// connection.
-fn websocket<S>(req: &mut Request<Incoming>, path: String, peer: SocketAddr, shared: Arc<Shared>) -> Response<Body>
+fn websocket<S>(
+    req: &mut Request<Incoming>,
+    path: String,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    handed_over: &AtomicBool,
+) -> Response<Body>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -186,7 +202,14 @@ where
         }
     };
     let name = if path == "/chat" { query_param(req.uri().query(), "name") } else { None };
-    shared.connections.fetch_add(1, Ordering::SeqCst);
+    // An HTTP/1.1 connection becomes this WebSocket and hands it its place under the cap (counting
+    // both until hyper's side of it ends would refuse a client in between). Each WebSocket on an
+    // HTTP/2 connection takes a place of its own.
+    if version == hyper::Version::HTTP_2 {
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+    } else {
+        handed_over.store(true, Ordering::SeqCst);
+    }
     shared.websockets.fetch_add(1, Ordering::SeqCst);
     // Boxed, and awaited boxed: a task keeps the size of its largest state (and of everything it
     // captured) for the connection's whole life, and the pending connection and the upgrade are

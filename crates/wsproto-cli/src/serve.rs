@@ -205,8 +205,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
                     }
                     shared.connections.fetch_add(1, Ordering::SeqCst);
                     tokio::spawn(async move {
-                        handle(tcp, peer, tls, shared.clone()).await;
-                        shared.connections.fetch_sub(1, Ordering::SeqCst);
+                        if !handle(tcp, peer, tls, shared.clone()).await {
+                            shared.connections.fetch_sub(1, Ordering::SeqCst);
+                        }
                     });
                 }
                 Err(e) => {
@@ -256,8 +257,9 @@ fn handshake_timeout(config: &Config) -> Duration {
 }
 
 /// Serves one TCP connection: TLS first if configured, then HTTP/1.1 or HTTP/2 (by ALPN under
-/// TLS, by the connection preface in clear text).
-async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: Arc<Shared>) {
+/// TLS, by the connection preface in clear text). Returns whether a WebSocket took over the
+/// connection's place under the cap.
+async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsAcceptor>, shared: Arc<Shared>) -> bool {
     // Frames are written whole; Nagle's algorithm would only add latency.
     let _ = tcp.set_nodelay(true);
     let timeout = handshake_timeout(&shared.config);
@@ -265,8 +267,11 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
         None => {
             let version = match tokio::time::timeout(timeout, http::sniff_version(&tcp)).await {
                 Ok(Ok(v)) => v,
-                Ok(Err(_)) => return,
-                Err(_) => return debug!(%peer, "request timed out"),
+                Ok(Err(_)) => return false,
+                Err(_) => {
+                    debug!(%peer, "request timed out");
+                    return false;
+                }
             };
             http::serve_connection(tcp, version, peer, shared).await
         }
@@ -281,8 +286,14 @@ async fn handle(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
                         let version = if h2 { http::Version::Http2 } else { http::Version::Http1 };
                         http::serve_connection(stream, version, peer, shared).await
                     }
-                    Ok(Err(e)) => debug!(%peer, "TLS handshake failed: {e}"),
-                    Err(_) => debug!(%peer, "TLS handshake timed out"),
+                    Ok(Err(e)) => {
+                        debug!(%peer, "TLS handshake failed: {e}");
+                        false
+                    }
+                    Err(_) => {
+                        debug!(%peer, "TLS handshake timed out");
+                        false
+                    }
                 }
             })
             .await

@@ -206,4 +206,4 @@ async fn advertises_extended_connect(conn: &mut Pin<Box<H2Connection>>) -> bool 
 
 /// How long a new HTTP/2 connection's SETTINGS may take to arrive before the client falls back to
 /// HTTP/1.1.
-const SETTINGS_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+const SETTINGS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
