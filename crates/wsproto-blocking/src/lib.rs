@@ -52,7 +52,7 @@ pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
 };
-pub use wsproto_io::{default_config, http, wsproto};
+pub use wsproto_io::{ConnectOptions, default_config, http, proxy, wsproto};
 
 type Driver<S> = wsproto_io::WebSocketStream<BlockingIo<S>, Blocking>;
 
@@ -122,7 +122,8 @@ pub fn connect(request: impl IntoClientRequest) -> Result<(WebSocket<ClientStrea
     connect_with(request, default_config())
 }
 
-/// Connects with a configuration of your own. `wss://` trusts the webpki roots.
+/// Connects with a configuration of your own. `wss://` trusts the webpki roots. A proxy is taken
+/// from the environment, as with [`connect`]; [`connect_with_options`] chooses another.
 pub fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocket<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
     let connect = wsproto_io::connect::connect::<Blocking>(&request, config);
@@ -139,6 +140,20 @@ pub fn connect_with_tls(
 ) -> Result<(WebSocket<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
     let (inner, response) = io::block_on(wsproto_io::connect::connect_with_tls::<Blocking>(&request, config, tls.as_ref()))??;
+    Ok((WebSocket::new(inner), response))
+}
+
+/// Connects with a configuration, a proxy setting and TLS settings of your own. [`connect`] and
+/// the others read the proxy from the environment (`https_proxy`, `http_proxy`, `all_proxy`,
+/// `no_proxy`); this takes [`proxy::ProxySetting::Direct`] or an explicit
+/// [`proxy::Proxy`] (HTTP `CONNECT`, `socks5://`, `socks5h://`) instead.
+pub fn connect_with_options(
+    request: impl IntoClientRequest,
+    config: Config,
+    options: &ConnectOptions,
+) -> Result<(WebSocket<ClientStream>, http::Response<()>)> {
+    let request = request.into_client_request()?;
+    let (inner, response) = io::block_on(wsproto_io::connect::connect_with_options::<Blocking>(&request, config, options))??;
     Ok((WebSocket::new(inner), response))
 }
 

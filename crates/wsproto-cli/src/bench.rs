@@ -41,6 +41,10 @@ pub(crate) struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
+    /// Connect through this proxy (http://, socks5://, socks5h://, or "none"); without it, the
+    /// proxy environment variables apply.
+    #[arg(long, value_name = "URL", value_parser = crate::proxy_setting)]
+    proxy: Option<wsproto_tokio::proxy::ProxySetting>,
     /// Instead of a load test: open the connections, echo one message on each, then hold them
     /// idle for this many seconds (for measuring a server's memory per idle connection).
     #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = crate::seconds)]
@@ -107,8 +111,9 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     // Connect everything first, so that the measured window is all steady state.
     let mut streams = Vec::with_capacity(args.connections as usize);
     let mut connect_errors = 0u64;
+    let options = wsproto_tokio::ConnectOptions::new().proxy(args.proxy.clone().unwrap_or_default());
     for _ in 0..args.connections {
-        match wsproto_tokio::connect_with(args.url.as_str(), config.clone()).await {
+        match wsproto_tokio::connect_with_options(args.url.as_str(), config.clone(), &options).await {
             Ok((ws, _)) => streams.push(ws),
             Err(e) => {
                 connect_errors += 1;

@@ -38,6 +38,11 @@ pub(crate) struct Args {
     /// Trust exactly the certificates in this PEM file for wss:// (a self-signed server, say).
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+    /// Connect through this proxy: http://[USER:PASSWORD@]HOST:PORT (HTTP CONNECT),
+    /// socks5://... or socks5h://... (the proxy resolves the name), or "none". Without it,
+    /// https_proxy / http_proxy / all_proxy and no_proxy from the environment apply.
+    #[arg(long, value_name = "URL", value_parser = crate::proxy_setting)]
+    proxy: Option<wsproto_tokio::proxy::ProxySetting>,
     /// At the end of input, how long the server must have been quiet (after answering a ping
     /// that follows the last line) before the client closes, in seconds.
     #[arg(long, default_value = "1", value_parser = crate::seconds)]
@@ -102,8 +107,11 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
     if args.deflate {
         config = config.with_deflate();
     }
-    let tls = crate::tls::connector(args.ca_cert.as_deref())?;
-    let (mut ws, response) = wsproto_tokio::connect_with_tls(request, config, tls).await.map_err(|e| explain(&e))?;
+    let mut options = wsproto_tokio::ConnectOptions::new().proxy(args.proxy.clone().unwrap_or_default());
+    if let Some(tls) = crate::tls::connector(args.ca_cert.as_deref())? {
+        options = options.tls(tls);
+    }
+    let (mut ws, response) = wsproto_tokio::connect_with_options(request, config, &options).await.map_err(|e| explain(&e))?;
     let extensions = response.headers().get("sec-websocket-extensions").and_then(|v| v.to_str().ok()).unwrap_or("none");
     eprintln!("connected to {} (subprotocol: {}, extensions: {extensions})", args.url, ws.subprotocol().unwrap_or("none"));
 
@@ -234,6 +242,7 @@ mod tests {
             deflate: false,
             ping_interval: None,
             ca_cert: None,
+            proxy: None,
             linger: None,
         };
         let req = request(&args).unwrap();

@@ -145,3 +145,13 @@ mod help_tests {
         assert!(own.contains("--port"), "{help}");
     }
 }
+
+/// `--proxy`: a proxy URL (`http://`, `socks5://`, `socks5h://`, credentials in the URL), or
+/// `none` to connect directly whatever the environment says.
+pub(crate) fn proxy_setting(s: &str) -> Result<wsproto_tokio::proxy::ProxySetting, String> {
+    use wsproto_tokio::proxy::{Proxy, ProxySetting};
+    if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("direct") {
+        return Ok(ProxySetting::Direct);
+    }
+    Proxy::parse(s).map(ProxySetting::Proxy).map_err(|e| e.to_string())
+}

@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::handshake;
+use crate::proxy::{self, Proxy, ProxyError, ProxyKind, ProxySetting, Target};
 use crate::setup::within_handshake_timeout;
 use crate::stream::WebSocketStream;
 use crate::transport::{Runtime, Transport};
@@ -51,19 +52,53 @@ pub trait Connector: Runtime + Sized {
     }
 }
 
-/// The TLS settings `connect` may be given: a `TlsConnector` with the `rustls` feature.
-#[cfg(feature = "rustls")]
-type TlsChoice<'a> = Option<&'a crate::tls::TlsConnector>;
-#[cfg(not(feature = "rustls"))]
-type TlsChoice<'a> = Option<&'a std::convert::Infallible>;
-
-/// Connects to the URL in `request` and performs the opening handshake: TCP, TLS for `wss://`
-/// (with `tls`, or the webpki roots), then the upgrade. `config.handshake_timeout` bounds the
-/// TCP and TLS steps together, and then the upgrade.
+/// How `connect` reaches the server: the proxy (from the environment by default) and, with the
+/// `rustls` feature, the TLS settings for `wss://`.
 ///
-/// Errors name what was tried: the address, and for TLS the server.
+/// ```
+/// use wsproto_io::ConnectOptions;
+/// use wsproto_io::proxy::{Proxy, ProxySetting};
+///
+/// let through = ConnectOptions::new().proxy(ProxySetting::Proxy(Proxy::parse("socks5h://127.0.0.1:1080").unwrap()));
+/// let direct = ConnectOptions::new().proxy(ProxySetting::Direct);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    proxy: ProxySetting,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::TlsConnector>,
+}
+
+impl ConnectOptions {
+    /// The defaults: the proxy from the environment, and the webpki roots for `wss://`.
+    pub fn new() -> ConnectOptions {
+        ConnectOptions::default()
+    }
+
+    /// Which proxy to go through: from the environment (the default), none, or this one.
+    #[must_use]
+    pub fn proxy(mut self, proxy: ProxySetting) -> ConnectOptions {
+        self.proxy = proxy;
+        self
+    }
+
+    /// The TLS settings for `wss://` (the server's TLS, through the tunnel if there is one).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn tls(mut self, tls: crate::tls::TlsConnector) -> ConnectOptions {
+        self.tls = Some(tls);
+        self
+    }
+}
+
+/// Connects to the URL in `request` and performs the opening handshake: TCP (through the proxy
+/// the environment names, if any), TLS for `wss://` (the webpki roots), then the upgrade.
+/// `config.handshake_timeout` bounds the TCP, proxy and TLS steps together, and then the upgrade.
+///
+/// Errors name what was tried: the address, the proxy (never its password), and for TLS the
+/// server.
 pub async fn connect<C: Connector>(request: &ClientRequest, config: Config) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
-    connect_impl::<C>(request, config, None).await
+    connect_with_options::<C>(request, config, &ConnectOptions::default()).await
 }
 
 /// [`connect`] with the TLS settings to use for `wss://` (`None`: the webpki roots).
@@ -73,24 +108,30 @@ pub async fn connect_with_tls<C: Connector>(
     config: Config,
     tls: Option<&crate::tls::TlsConnector>,
 ) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
-    connect_impl::<C>(request, config, tls).await
+    let options = ConnectOptions { tls: tls.cloned(), ..ConnectOptions::default() };
+    connect_with_options::<C>(request, config, &options).await
 }
 
-async fn connect_impl<C: Connector>(
+/// [`connect`] with a proxy setting and TLS settings.
+pub async fn connect_with_options<C: Connector>(
     request: &ClientRequest,
     config: Config,
-    tls: TlsChoice<'_>,
+    options: &ConnectOptions,
 ) -> Result<(WebSocketStream<C::Io, C>, http::Response<()>)> {
     let deadline = config.handshake_timeout.map(|t| C::now().saturating_add(t));
+    let proxy = proxy::choose(&options.proxy, request.host(), request.is_secure())?;
     let stream = within_handshake_timeout::<C, _, Error>(config.handshake_timeout, async {
-        let tcp = open_tcp::<C>(request, deadline).await?;
+        let tcp = match &proxy {
+            None => open_tcp::<C>(request.host(), request.port(), &address(request), deadline).await?,
+            Some(p) => through_proxy::<C>(p, request, deadline).await?,
+        };
         if !request.is_secure() {
             return Ok(tcp);
         }
         #[cfg(feature = "rustls")]
         {
             let default;
-            let tls = match tls {
+            let tls = match &options.tls {
                 Some(t) => t,
                 None => {
                     default = crate::tls::TlsConnector::webpki_roots();
@@ -102,12 +143,33 @@ async fn connect_impl<C: Connector>(
         }
         #[cfg(not(feature = "rustls"))]
         {
-            let _ = tls;
             Err(Error::Tls("wss:// needs the adapter's `rustls` feature".into()))
         }
     })
     .await?;
     handshake::client(C::io(stream), request, config).await
+}
+
+/// Opens TCP to the proxy and a tunnel through it to the request's host.
+async fn through_proxy<C: Connector>(p: &Proxy, request: &ClientRequest, deadline: Option<Instant>) -> Result<C::Stream> {
+    let tcp = open_tcp::<C>(p.host(), p.port(), &p.address(), deadline).await.map_err(|e| match e {
+        Error::Io(source) => Error::Proxy(ProxyError::Unreachable { proxy: p.to_string(), source }),
+        other => other,
+    })?;
+    let target = if p.kind() == ProxyKind::Socks5 {
+        // Plain socks5:// is given an address: resolved here, as curl does.
+        let addrs = C::resolve(request.host(), request.port())
+            .await
+            .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {}: {e}; check the host name", request.host()))))?;
+        let first = *addrs.first().ok_or_else(|| Error::Io(io::Error::new(io::ErrorKind::NotFound, "the host has no addresses")))?;
+        Target::Addr(first)
+    } else {
+        Target::Name(request.host(), request.port())
+    };
+    let mut io = C::io(tcp);
+    io.set_read_deadline(deadline);
+    proxy::tunnel(&mut io, p, target).await?;
+    Ok(io.into_inner())
 }
 
 /// The address a request connects to, as people write it: `host:port`, `[v6]:port`.
@@ -119,12 +181,12 @@ pub(crate) fn address(request: &ClientRequest) -> String {
     }
 }
 
-/// Opens TCP to the request's host, trying each address it resolves to in turn. A failure
-/// names the host, the addresses tried and the likely cause.
-async fn open_tcp<C: Connector>(request: &ClientRequest, deadline: Option<Instant>) -> Result<C::Stream> {
-    let addrs = C::resolve(request.host(), request.port())
+/// Opens TCP to `host`, trying each address it resolves to in turn. A failure names the host
+/// (`display`: `host:port`), the addresses tried and the likely cause.
+async fn open_tcp<C: Connector>(host: &str, port: u16, display: &str, deadline: Option<Instant>) -> Result<C::Stream> {
+    let addrs = C::resolve(host, port)
         .await
-        .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {}: {e}; check the host name", request.host()))))?;
+        .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {host}: {e}; check the host name"))))?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no addresses");
     for &addr in &addrs {
         match C::tcp(addr, deadline).await {
@@ -137,8 +199,8 @@ async fn open_tcp<C: Connector>(request: &ClientRequest, deadline: Option<Instan
         _ => "",
     };
     let tried = match addrs.as_slice() {
-        [one] if one.to_string() == address(request) => String::new(),
+        [one] if one.to_string() == display => String::new(),
         all => format!(" (tried {})", all.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(", ")),
     };
-    Err(Error::Io(io::Error::new(last.kind(), format!("cannot connect to {}{tried}: {last}{hint}", address(request)))))
+    Err(Error::Io(io::Error::new(last.kind(), format!("cannot connect to {display}{tried}: {last}{hint}"))))
 }

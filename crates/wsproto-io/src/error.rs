@@ -35,6 +35,8 @@ pub enum Error {
     Utf8(InvalidUtf8),
     /// TLS set-up failed (`wss://` without TLS support compiled in, or a bad server name).
     Tls(String),
+    /// The proxy did not give a tunnel (see the [`ProxyError`](crate::proxy::ProxyError)).
+    Proxy(crate::proxy::ProxyError),
 }
 
 impl fmt::Display for Error {
@@ -52,6 +54,7 @@ impl fmt::Display for Error {
             Error::Url(e) => e.fmt(f),
             Error::Utf8(e) => write!(f, "the payload is not text: {e}"),
             Error::Tls(e) => write!(f, "TLS: {e}"),
+            Error::Proxy(e) => e.fmt(f),
         }
     }
 }
@@ -65,6 +68,7 @@ impl std::error::Error for Error {
             Error::Local(e) => Some(e),
             Error::Url(e) => Some(e),
             Error::Utf8(e) => Some(e),
+            Error::Proxy(e) => Some(e),
             _ => None,
         }
     }
@@ -137,6 +141,13 @@ impl From<Error> for io::Error {
             Error::ConnectionClosed | Error::AlreadyClosed => io::ErrorKind::NotConnected,
             Error::Local(LocalError::WriteBufferFull { .. }) => io::ErrorKind::WouldBlock,
             Error::Local(_) | Error::Url(_) | Error::Tls(_) => io::ErrorKind::InvalidInput,
+            Error::Proxy(crate::proxy::ProxyError::InvalidUrl(_)) => io::ErrorKind::InvalidInput,
+            Error::Proxy(crate::proxy::ProxyError::Unreachable { source, .. }) => source.kind(),
+            Error::Proxy(
+                crate::proxy::ProxyError::AuthenticationRequired { .. } | crate::proxy::ProxyError::AuthenticationRejected { .. },
+            ) => io::ErrorKind::PermissionDenied,
+            Error::Proxy(crate::proxy::ProxyError::Refused { .. }) => io::ErrorKind::ConnectionRefused,
+            Error::Proxy(_) => io::ErrorKind::ConnectionAborted,
         };
         io::Error::new(kind, e)
     }

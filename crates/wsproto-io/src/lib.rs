@@ -19,6 +19,7 @@ mod error;
 pub mod futures;
 pub mod handshake;
 mod maybe_tls;
+pub mod proxy;
 mod request;
 mod setup;
 mod split;
@@ -27,7 +28,7 @@ mod stream;
 pub mod tls;
 mod transport;
 
-pub use connect::Connector;
+pub use connect::{ConnectOptions, Connector};
 pub use driver::LINGER;
 pub use error::{Error, Result};
 pub use handshake::PendingUpgrade;

@@ -50,7 +50,7 @@ pub use wsproto_io::{
     Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
     Role, Utf8Bytes,
 };
-pub use wsproto_io::{default_config, http, wsproto};
+pub use wsproto_io::{ConnectOptions, default_config, http, proxy, wsproto};
 
 /// A WebSocket over a tokio stream.
 pub type WebSocketStream<S> = wsproto_io::WebSocketStream<TokioIo<S>, Tokio>;
@@ -82,7 +82,8 @@ pub async fn connect(request: impl IntoClientRequest) -> Result<(WebSocketStream
 }
 
 /// Connects with a configuration of your own. `wss://` trusts the webpki roots; use
-/// [`connect_with_tls`] to trust others.
+/// [`connect_with_tls`] to trust others. A proxy is taken from the environment, as with
+/// [`connect`]; [`connect_with_options`] chooses another.
 pub async fn connect_with(request: impl IntoClientRequest, config: Config) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
     wsproto_io::connect::connect::<Tokio>(&request, config).await
@@ -97,6 +98,19 @@ pub async fn connect_with_tls(
 ) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
     let request = request.into_client_request()?;
     wsproto_io::connect::connect_with_tls::<Tokio>(&request, config, tls.as_ref()).await
+}
+
+/// Connects with a configuration, a proxy setting and TLS settings of your own. [`connect`] and
+/// the others read the proxy from the environment (`https_proxy`, `http_proxy`, `all_proxy`,
+/// `no_proxy`); this takes [`proxy::ProxySetting::Direct`] or an explicit
+/// [`proxy::Proxy`] (HTTP `CONNECT`, `socks5://`, `socks5h://`) instead.
+pub async fn connect_with_options(
+    request: impl IntoClientRequest,
+    config: Config,
+    options: &ConnectOptions,
+) -> Result<(WebSocketStream<ClientStream>, http::Response<()>)> {
+    let request = request.into_client_request()?;
+    wsproto_io::connect::connect_with_options::<Tokio>(&request, config, options).await
 }
 
 /// Performs the client handshake over a stream you connected yourself.
