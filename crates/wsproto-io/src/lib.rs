@@ -20,6 +20,7 @@ pub mod futures;
 pub mod handshake;
 mod maybe_tls;
 pub mod proxy;
+pub mod reconnect;
 mod request;
 mod setup;
 mod split;

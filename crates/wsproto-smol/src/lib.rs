@@ -38,6 +38,7 @@ use async_net::TcpStream;
 use futures_io::{AsyncRead, AsyncWrite};
 
 pub use io::{Smol, SmolIo};
+pub use wsproto_io::reconnect::Backoff;
 #[cfg(feature = "rustls")]
 pub use wsproto_io::tls::TlsConnector;
 pub use wsproto_io::{
@@ -93,6 +94,37 @@ pub async fn connect_with_tls(
     let request = request.into_client_request()?;
     wsproto_io::connect::connect_with_tls::<Smol>(&request, config, tls.as_ref()).await
 }
+
+/// Connections to one URL that come back after each drop: [`Reconnect::next`] opens the first
+/// at once and each later one after an exponential backoff with jitter (1 s, growing by 1.618 up
+/// to 60 s), retrying what may pass (network errors, timeouts, 5xx) and stopping at what will not
+/// (a 4xx such as 403, a bad URL). To stop reconnecting, stop calling `next`.
+///
+/// ```no_run
+/// # async fn run() -> wsproto_smol::Result<()> {
+/// use futures_util::StreamExt;
+///
+/// let mut connections = wsproto_smol::reconnect("wss://example.com/prices", wsproto_smol::default_config())?;
+/// while let Some(connection) = connections.next().await {
+///     let (mut ws, _) = connection?; // an error that retrying would not fix
+///     ws.send(wsproto_smol::Message::text(r#"{"subscribe":"EURUSD"}"#)).await?; // after every reconnection
+///     while let Some(Ok(message)) = ws.next().await {
+///         println!("{message:?}");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub fn reconnect(request: impl IntoClientRequest, config: Config) -> Result<Reconnect> {
+    reconnect_with(request, config, ConnectOptions::new(), Backoff::default())
+}
+
+/// [`reconnect`] with a proxy setting, TLS settings and backoff bounds of your own.
+pub fn reconnect_with(request: impl IntoClientRequest, config: Config, options: ConnectOptions, backoff: Backoff) -> Result<Reconnect> {
+    Ok(Reconnect::new(request.into_client_request()?, config, options, backoff))
+}
+
+/// Connections that come back: see [`reconnect`].
+pub type Reconnect = wsproto_io::reconnect::Reconnect<Smol>;
 
 /// Connects with a configuration, a proxy setting and TLS settings of your own. [`connect`] and
 /// the others read the proxy from the environment (`https_proxy`, `http_proxy`, `all_proxy`,
