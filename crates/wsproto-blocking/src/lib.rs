@@ -49,8 +49,8 @@ pub use tls::MaybeTlsStream;
 #[cfg(feature = "rustls")]
 pub use wsproto_io::tls::TlsConnector;
 pub use wsproto_io::{
-    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
-    Role, Utf8Bytes,
+    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, PreparedMessage, Reject,
+    Request, Result, Role, Utf8Bytes,
 };
 pub use wsproto_io::{ConnectOptions, default_config, http, proxy, wsproto};
 
@@ -239,12 +239,27 @@ impl<S: Stream> WebSocket<S> {
     /// make room (a non-blocking stream that would block), the message is not queued and the error
     /// is [`Error::Local`]`(`[`WriteBufferFull`](wsproto::LocalError::WriteBufferFull)`)`.
     pub fn write(&mut self, message: Message) -> Result<()> {
-        match self.block(|ws, cx| Pin::new(ws).poll_ready(cx)) {
-            Ok(ready) => ready?,
-            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
+        self.make_room()?;
         Pin::new(&mut self.inner).start_send(message)
+    }
+
+    /// Writes out the output buffer if it is over its limit. A stream that would block leaves it
+    /// full, and queueing then fails with `WriteBufferFull`.
+    fn make_room(&mut self) -> Result<()> {
+        match self.block(|ws, cx| Pin::new(ws).poll_ready(cx)) {
+            Ok(ready) => ready,
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends a message encoded once for many connections (a broadcast) and flushes it: a server
+    /// that is not compressing shares the prepared frame instead of encoding and copying it again.
+    /// See [`PreparedMessage`].
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<()> {
+        self.make_room()?;
+        self.inner.start_send_prepared(message)?;
+        self.flush()
     }
 
     /// Writes out everything queued and flushes the stream.

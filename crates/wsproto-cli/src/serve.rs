@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, broadcast, watch};
 use tracing::{debug, info, warn};
 use wsproto_tokio::wsproto::deflate::DeflateConfig;
-use wsproto_tokio::{CloseCode, CloseFrame, Config, Message, Utf8Bytes, WebSocketStream};
+use wsproto_tokio::{CloseCode, CloseFrame, Config, Message, PreparedMessage, WebSocketStream};
 
 /// How long clients get to answer our close frame on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -110,7 +110,9 @@ fn with_port(addr: &str, port: u16) -> String {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) subprotocols: Vec<String>,
-    chat: broadcast::Sender<Utf8Bytes>,
+    /// The room: each line is encoded once and shared by every member's connection (one that
+    /// compresses encodes its own copy).
+    chat: broadcast::Sender<PreparedMessage>,
     online: AtomicUsize,
     shutdown: watch::Receiver<bool>,
     /// Connections being served: HTTP connections (until they end or upgrade) and WebSockets.
@@ -409,7 +411,7 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
             },
             said = room.recv() => match said {
                 Ok(line) if !closing => {
-                    if let Err(e) = ws.send(Message::Text(line)).await {
+                    if let Err(e) = ws.send_prepared(&line).await {
                         break Err(e);
                     }
                 }
@@ -432,7 +434,7 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
 
 fn announce(shared: &Shared, value: serde_json::Value) {
     // No subscribers is fine: nobody to tell.
-    let _ = shared.chat.send(Utf8Bytes::from(value.to_string()));
+    let _ = shared.chat.send(PreparedMessage::text(value.to_string()));
 }
 
 #[cfg(test)]

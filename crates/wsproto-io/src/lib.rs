@@ -43,4 +43,4 @@ pub use transport::{Runtime, Timer, Transport};
 pub use http;
 pub use wsproto;
 pub use wsproto::handshake::{Accept, Reject, Request};
-pub use wsproto::{Bytes, ClientRequest, CloseCode, CloseFrame, Config, Message, MessageKind, Role, Utf8Bytes};
+pub use wsproto::{Bytes, ClientRequest, CloseCode, CloseFrame, Config, Message, MessageKind, PreparedMessage, Role, Utf8Bytes};

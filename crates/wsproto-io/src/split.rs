@@ -142,6 +142,20 @@ impl<S: Transport, R: Runtime> WriteHalf<S, R> {
         poll_fn(|cx| self.poll_flush_inner(cx)).await
     }
 
+    /// Sends a message encoded once for many connections and flushes it; see
+    /// [`WebSocketStream::send_prepared`].
+    pub async fn send_prepared(&mut self, message: &wsproto::PreparedMessage) -> Result<()> {
+        self.feed_prepared(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a prepared message without flushing it, waiting only while the output buffer is
+    /// full.
+    pub async fn feed_prepared(&mut self, message: &wsproto::PreparedMessage) -> Result<()> {
+        poll_fn(|cx| self.poll_ready_inner(cx)).await?;
+        Ok(self.shared.lock().conn.send_prepared(message)?)
+    }
+
     /// Sends a close frame with `frame` (1000 if `None`) and flushes it. The reading half yields
     /// what the peer sent before it saw our close, then its close frame, and then ends.
     ///

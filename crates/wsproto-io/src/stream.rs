@@ -93,6 +93,30 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
         SendMessage::new(&mut self.driver, message)
     }
 
+    /// Sends a message encoded once for many connections (a broadcast) and flushes it: a server
+    /// that is not compressing shares the prepared frame instead of encoding and copying it again.
+    /// See [`PreparedMessage`](wsproto::PreparedMessage).
+    ///
+    /// Cancel safety: as [`send`](Self::send): if dropped before it completes, the message may or
+    /// may not have been queued.
+    pub async fn send_prepared(&mut self, message: &wsproto::PreparedMessage) -> Result<()> {
+        self.feed_prepared(message).await?;
+        self.flush().await
+    }
+
+    /// Queues a prepared message without flushing it, waiting only while the output buffer is
+    /// full. Cancel safe: if dropped before it completes, the message was not queued.
+    pub async fn feed_prepared(&mut self, message: &wsproto::PreparedMessage) -> Result<()> {
+        std::future::poll_fn(|cx| self.driver.poll_ready(cx)).await?;
+        self.start_send_prepared(message)
+    }
+
+    /// Queues a prepared message at once, as `Sink::start_send` queues a message (call after
+    /// `Sink::poll_ready`; over the write buffer's limit it fails with `WriteBufferFull`).
+    pub fn start_send_prepared(&mut self, message: &wsproto::PreparedMessage) -> Result<()> {
+        Ok(self.driver.conn.send_prepared(message)?)
+    }
+
     /// Queues a close frame (1000 if `frame` is `None`) without writing it, unless one was sent
     /// already; [`close`](Self::close) also flushes.
     pub fn queue_close(&mut self, frame: Option<CloseFrame>) -> Result<()> {

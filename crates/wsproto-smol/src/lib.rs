@@ -42,8 +42,8 @@ pub use wsproto_io::reconnect::Backoff;
 #[cfg(feature = "rustls")]
 pub use wsproto_io::tls::TlsConnector;
 pub use wsproto_io::{
-    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, Reject, Request, Result,
-    Role, Utf8Bytes,
+    Accept, Bytes, ClientRequest, CloseCode, CloseFrame, Config, Error, IntoClientRequest, Message, MessageKind, PreparedMessage, Reject,
+    Request, Result, Role, Utf8Bytes,
 };
 pub use wsproto_io::{ConnectOptions, default_config, http, proxy, wsproto};
 

@@ -121,6 +121,7 @@ pub mod extension;
 pub mod frame;
 pub mod handshake;
 pub mod mask;
+mod prepared;
 mod rng;
 mod time;
 pub mod utf8;
@@ -133,6 +134,7 @@ pub use error::{ConnectionError, HandshakeError, LocalError, ProtocolError};
 pub use event::{Closed, Event, Message, MessageKind};
 pub use extension::Extension;
 pub use handshake::ClientRequest;
+pub use prepared::PreparedMessage;
 #[cfg(feature = "std")]
 pub use rng::OsRandom;
 pub use rng::{Random, SeededRandom};

@@ -106,6 +106,24 @@ impl Connection {
         }
     }
 
+    /// Sends a message encoded once for many connections. A server that is not compressing
+    /// queues the prepared frame itself, shared and not copied (small frames are copied into the
+    /// output with the frames around them, as any small frame is); a client, or a connection
+    /// compressing with permessage-deflate, encodes the message as [`send`](Connection::send)
+    /// does. See [`PreparedMessage`](crate::PreparedMessage).
+    pub fn send_prepared(&mut self, message: &crate::PreparedMessage) -> Result<(), LocalError> {
+        let compressing = self.compress && self.extension.is_some();
+        if self.role == Role::Client || compressing {
+            return self.send_data(message.kind(), Payload::Owned(message.payload().clone()));
+        }
+        self.check_can_send()?;
+        if self.sending.is_some() {
+            return Err(LocalError::FragmentInProgress);
+        }
+        self.output.push_encoded(message.frame().clone());
+        Ok(())
+    }
+
     /// Sends one fragment of a message. The first call starts a message of `kind`; the call with
     /// `last` set ends it. Control frames may be sent between fragments; other messages may not.
     ///

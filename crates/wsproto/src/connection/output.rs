@@ -123,6 +123,19 @@ impl Output {
         self.tail_peak = self.tail_peak.max(self.tail.len());
     }
 
+    /// Queues a whole frame that is already encoded, without copying it if it is large.
+    pub(crate) fn push_encoded(&mut self, frame: Bytes) {
+        if frame.len() < ZERO_COPY_MIN {
+            return self.push_raw(&frame);
+        }
+        if !self.tail.is_empty() {
+            let head = self.tail.split().freeze();
+            self.chunks.push_back(head);
+        }
+        self.len += frame.len();
+        self.chunks.push_back(frame);
+    }
+
     /// Queues a frame whose payload is already in a `Bytes`, without copying it if it is large
     /// and needs no mask.
     pub(crate) fn push_frame_bytes(&mut self, opcode: OpCode, fin: bool, rsv: u8, payload: Bytes, mask: Option<[u8; 4]>) {
