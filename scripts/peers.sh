@@ -136,6 +136,7 @@ for peer in python node; do
   say "$peer client → axum + wsproto-axum"
   run "$peer-client-axum" "${client[@]}" "$axum_url" --deflate default --expect "${answer[default]}" --server "axum + wsproto-axum"
 done
+run python-burst-axum "$python" scripts/peers/python_peer.py burst "$axum_url" 300 --server "axum + wsproto-axum"
 stop_server "$server_pid"
 
 # --- `wsproto connect` prints every echo, every time: at the end of its input the last echoes

@@ -24,6 +24,7 @@
 import argparse
 import asyncio
 import os
+import random
 import sys
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -529,6 +530,27 @@ async def run_client(args):
     return client.failures
 
 
+async def run_burst(url, count, server):
+    """`count` messages in a row (text and binary, 0 B to 20 KiB) with compression offered, each
+    echo checked: the server must agree to permessage-deflate and return every one intact."""
+    name = f"{PEER} client → {server}"
+    async with connect(url, compression="deflate", max_size=None) as ws:
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+        if "permessage-deflate" not in agreed:
+            print(f"FAIL {name}: permessage-deflate was not agreed ({agreed!r})")
+            return 1
+        for i in range(count):
+            size = (i * 997) % 20_000
+            message = compressible_text(size) if i % 2 else random.Random(i).randbytes(size)
+            await ws.send(message)
+            echo = await ws.recv()
+            if echo != message:
+                print(f"FAIL {name}: message {i} ({describe(message)}) came back as {describe(echo)}")
+                return 1
+    print(f"ok   {name}: {count} messages echoed intact with permessage-deflate ({agreed})")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -542,7 +564,13 @@ def main():
     c.add_argument("--close-codes", action="store_true")
     c.add_argument("--server-cases", action="store_true")
     c.add_argument("--server", default="wsproto server")
+    b = sub.add_parser("burst")
+    b.add_argument("url")
+    b.add_argument("count", type=int)
+    b.add_argument("--server", default="wsproto server")
     args = parser.parse_args()
+    if args.mode == "burst":
+        return asyncio.run(run_burst(args.url, args.count, args.server))
     if args.mode == "server":
         try:
             asyncio.run(run_server(args.port, args.variant))
