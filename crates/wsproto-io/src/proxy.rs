@@ -156,15 +156,17 @@ impl fmt::Debug for Proxy {
     }
 }
 
-/// A URL with any password replaced, for error messages.
+/// A URL with any password left out, for error messages.
 fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return redact(&format!("http://{url}")) };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if !host.contains('@') || userinfo.contains(':') => {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}@{host}")
+            format!("{scheme}://{user}@{host}{path}")
         }
-        _ => url.to_owned(),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
@@ -537,8 +539,11 @@ mod tests {
             let e = Proxy::parse(bad).unwrap_err().to_string();
             assert!(e.contains("proxy"), "{bad}: {e}");
         }
-        let e = Proxy::parse("http://u:secret@h:x").unwrap_err().to_string();
-        assert!(!e.contains("secret"), "{e}");
+        for url in ["http://u:secret@h:x", "http://u:sec@ret@h:x", "u:secret@h:x/p"] {
+            let e = Proxy::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("secret") && !e.contains("ret@"), "{url}: {e}");
+            assert!(e.contains("u@h:x"), "{url}: {e}");
+        }
     }
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
