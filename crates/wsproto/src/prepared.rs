@@ -22,7 +22,7 @@ use bytes::{Bytes, BytesMut};
 /// use wsproto::PreparedMessage;
 ///
 /// let prepared = PreparedMessage::text("hello, room");
-/// assert_eq!(prepared.frame(), b"\x81\x0bhello, room");
+/// assert_eq!(&prepared.frame()[..], b"\x81\x0bhello, room");
 /// ```
 ///
 /// [`Connection::send_prepared`]: crate::Connection::send_prepared
