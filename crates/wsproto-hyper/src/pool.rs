@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use wsproto_io::tls::{client_config, server_name, webpki_roots};
 use wsproto_io::{Error, IntoClientRequest};
 use wsproto_tokio::wsproto::Config;
@@ -30,8 +29,11 @@ pub type ClientWebSocket = wsproto_tokio::WebSocketStream<Box<dyn Io>>;
 type Sender = SendRequest<Empty<Bytes>>;
 
 /// hyper's HTTP/2 client connection over a TLS stream, driven by tokio.
-type H2Connection =
-    hyper::client::conn::http2::Connection<HyperIo<tokio_rustls::client::TlsStream<TcpStream>>, Empty<Bytes>, TokioExecutor>;
+type H2Connection = hyper::client::conn::http2::Connection<
+    HyperIo<tokio_rustls::client::TlsStream<wsproto_tokio::ClientStream>>,
+    Empty<Bytes>,
+    TokioExecutor,
+>;
 
 /// Opens WebSockets the way a browser does: a `wss://` URL offers `h2` in ALPN, and when the
 /// server takes it and advertises extended CONNECT, the WebSocket is a stream of that HTTP/2
@@ -114,9 +116,10 @@ impl Http2Client {
         }
         if let Some(sender) = self.pooled(&address) {
             match self.over_http2(sender, &request, config.clone()).await {
-                Ok(ws) => return Ok(ws),
                 // The connection went away since: open another.
-                Err(_) => self.forget(&address),
+                Err(Error::Io(_)) => self.forget(&address),
+                // Opened, or refused by the server (a 403 is its answer, not a broken connection).
+                answered => return answered,
             }
         }
         let name = server_name(request.host())?;
@@ -129,13 +132,14 @@ impl Http2Client {
         let mut conn = Box::pin(conn);
         if advertises_extended_connect(&mut conn).await {
             tokio::spawn(conn);
-            if let Ok(ws) = self.over_http2(sender.clone(), &request, config.clone()).await {
+            let opened = self.over_http2(sender.clone(), &request, config).await;
+            if opened.is_ok() {
                 self.pool.lock().expect("pool").insert(address, sender);
-                return Ok(ws);
             }
+            return opened;
         }
-        // An HTTP/2 server without extended CONNECT (or one that refused it): HTTP/1.1, on a
-        // connection of its own, since this one speaks HTTP/2.
+        // An HTTP/2 server without extended CONNECT: HTTP/1.1, on a connection of its own, since
+        // this one speaks HTTP/2.
         let tls = self.h1_tls.connect(name, tcp(&request).await?).await.map_err(|e| wsproto_io::tls::handshake_error(&address, e))?;
         wsproto_tokio::client_async(request, Box::new(tls) as Box<dyn Io>, config).await
     }
@@ -155,26 +159,17 @@ impl Http2Client {
         request: &ClientRequest,
         config: Config,
     ) -> Result<(ClientWebSocket, http::Response<()>), Error> {
-        let mut req = http::Request::builder().uri(format!("https://{}{}", request.authority(), request.target()));
-        if !request.subprotocols().is_empty() {
-            req = req.header(http::header::SEC_WEBSOCKET_PROTOCOL, request.subprotocols().join(", "));
-        }
-        for (name, value) in request.headers() {
-            req = req.header(name.as_str(), value.as_str());
-        }
-        let req = req.body(()).map_err(|e| Error::Io(std::io::Error::other(e)))?;
-        let (conn, upgraded, head) = connect_http2_parts(&mut sender, req, config).await?;
+        let (conn, upgraded, head) = connect_http2_parts(&mut sender, request.to_http2(), config).await?;
         let io: Box<dyn Io> = Box::new(HyperIo::new(upgraded));
         Ok((wsproto_io::WebSocketStream::from_parts(wsproto_tokio::TokioIo::new(io), conn), head))
     }
 }
 
-async fn tcp(request: &ClientRequest) -> Result<TcpStream, Error> {
-    let tcp = TcpStream::connect((request.host().trim_start_matches('[').trim_end_matches(']'), request.port()))
-        .await
-        .map_err(|e| Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", request.authority()))))?;
-    let _ = tcp.set_nodelay(true);
-    Ok(tcp)
+/// TCP to the request's host, through the same opener as `connect` (every address tried, errors
+/// that name what was tried).
+async fn tcp(request: &ClientRequest) -> Result<wsproto_tokio::ClientStream, Error> {
+    let display = wsproto_io::connect::address(request);
+    wsproto_io::connect::open_tcp::<wsproto_tokio::Tokio>(request.host(), request.port(), &display, None).await
 }
 
 fn io_error(e: hyper::Error) -> Error {

@@ -20,7 +20,10 @@ async fn echo(mut req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
         Ok(u) => u,
         Err(e) => return Ok(e.into_response()),
     };
-    let (response, pending) = upgrade.accept(Accept::new(), default_config()).unwrap();
+    let (response, pending) = match upgrade.accept(Accept::new(), default_config().allow_origin("https://ok.example")) {
+        Ok(accepted) => accepted,
+        Err(e) => return Ok(e.into_response()),
+    };
     tokio::spawn(async move {
         let Ok(mut ws) = pending.await else { return };
         while let Some(Ok(m)) = ws.next().await {
@@ -122,4 +125,24 @@ async fn without_extended_connect_or_h2_it_falls_back_to_http1() {
     assert_eq!(response.status(), 101);
     round_trip(&mut ws, "plain").await;
     assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn the_origin_goes_over_http2_and_a_refusal_is_not_retried_over_http1() {
+    let server = tls_server(&[b"h2", b"http/1.1"], true).await;
+    let client = Http2Client::with_roots(server.roots.clone());
+    let url = format!("wss://localhost:{}/", server.addr.port());
+    let request = |origin: &str| wsproto_hyper::wsproto::ClientRequest::from_url(&url).unwrap().origin(origin);
+    match client.connect(request("https://evil.example"), default_config()).await {
+        Err(wsproto_hyper::Error::Handshake(wsproto_hyper::wsproto::HandshakeError::Rejected { status: 403, .. })) => {}
+        other => panic!("expected the server's 403, got {:?}", other.map(|(_, r)| r)),
+    }
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1, "the 403 is the answer: no HTTP/1.1 retry");
+    let (mut ws, response) = client.connect(request("https://ok.example"), default_config()).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    round_trip(&mut ws, "allowed").await;
+    // A refusal on the shared connection is returned too, and the connection stays shared.
+    assert!(client.connect(request("https://evil.example"), default_config()).await.is_err());
+    assert_eq!(client.http2_connections(), 1);
+    round_trip(&mut ws, "still allowed").await;
 }

@@ -158,9 +158,7 @@ async fn through_proxy<C: Connector>(p: &Proxy, request: &ClientRequest, deadlin
     })?;
     let target = if p.kind() == ProxyKind::Socks5 {
         // Plain socks5:// is given an address: resolved here, as curl does.
-        let addrs = C::resolve(request.host(), request.port())
-            .await
-            .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {}: {e}; check the host name", request.host()))))?;
+        let addrs = resolve::<C>(request.host(), request.port()).await?;
         let first = *addrs.first().ok_or_else(|| Error::Io(io::Error::new(io::ErrorKind::NotFound, "the host has no addresses")))?;
         Target::Addr(first)
     } else {
@@ -173,7 +171,7 @@ async fn through_proxy<C: Connector>(p: &Proxy, request: &ClientRequest, deadlin
 }
 
 /// The address a request connects to, as people write it: `host:port`, `[v6]:port`.
-pub(crate) fn address(request: &ClientRequest) -> String {
+pub fn address(request: &ClientRequest) -> String {
     if request.host().contains(':') {
         format!("[{}]:{}", request.host(), request.port())
     } else {
@@ -181,12 +179,18 @@ pub(crate) fn address(request: &ClientRequest) -> String {
     }
 }
 
-/// Opens TCP to `host`, trying each address it resolves to in turn. A failure names the host
-/// (`display`: `host:port`), the addresses tried and the likely cause.
-async fn open_tcp<C: Connector>(host: &str, port: u16, display: &str, deadline: Option<Instant>) -> Result<C::Stream> {
-    let addrs = C::resolve(host, port)
+/// Resolves `host`, with an error that names it.
+async fn resolve<C: Connector>(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    C::resolve(host, port)
         .await
-        .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {host}: {e}; check the host name"))))?;
+        .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("cannot resolve {host}: {e}; check the host name"))))
+}
+
+/// Opens TCP to `host`, trying each address it resolves to in turn. A failure names the host
+/// (`display`: `host:port`), the addresses tried and the likely cause. `deadline` as for
+/// [`Connector::tcp`].
+pub async fn open_tcp<C: Connector>(host: &str, port: u16, display: &str, deadline: Option<Instant>) -> Result<C::Stream> {
+    let addrs = resolve::<C>(host, port).await?;
     let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no addresses");
     for &addr in &addrs {
         match C::tcp(addr, deadline).await {

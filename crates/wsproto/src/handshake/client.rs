@@ -30,7 +30,7 @@ pub struct ClientRequest {
     port: u16,
     target: String,
     subprotocols: Vec<String>,
-    origin: Option<String>,
+    pub(crate) origin: Option<String>,
     headers: Vec<(String, String)>,
 }
 

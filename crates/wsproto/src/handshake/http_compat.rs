@@ -59,6 +59,46 @@ impl ClientRequest {
         ClientRequest::from_uri(&uri)
     }
 
+    /// The request as an HTTP/2 extended CONNECT (RFC 8441 §4): method `CONNECT`, version 2,
+    /// the URL as `https://` (or `http://`) authority and path, `Sec-WebSocket-Version: 13`, the
+    /// subprotocols, the `Origin` and every other header. The `:protocol` pseudo-header is the
+    /// HTTP/2 stack's to add (hyper: the `hyper::ext::Protocol` extension), as are the extensions
+    /// offered.
+    ///
+    /// ```
+    /// use wsproto::ClientRequest;
+    ///
+    /// let req = ClientRequest::from_url("wss://example.com/feed")?.origin("https://example.com").subprotocol("v1");
+    /// let h2 = req.to_http2();
+    /// assert_eq!((h2.method().as_str(), h2.uri().to_string().as_str()), ("CONNECT", "https://example.com/feed"));
+    /// assert_eq!(h2.headers()["origin"], "https://example.com");
+    /// assert_eq!(h2.headers()["sec-websocket-protocol"], "v1");
+    /// # Ok::<(), wsproto::handshake::UrlError>(())
+    /// ```
+    pub fn to_http2(&self) -> http::Request<()> {
+        let scheme = if self.is_secure() { "https" } else { "http" };
+        let mut req = http::Request::new(());
+        *req.method_mut() = http::Method::CONNECT;
+        *req.version_mut() = http::Version::HTTP_2;
+        *req.uri_mut() = alloc::format!("{scheme}://{}{}", self.authority(), self.target()).parse().unwrap_or_default();
+        let h = req.headers_mut();
+        h.insert(http::header::SEC_WEBSOCKET_VERSION, http::HeaderValue::from_static("13"));
+        if !self.subprotocols().is_empty() {
+            if let Ok(v) = http::HeaderValue::from_str(&self.subprotocols().join(", ")) {
+                h.insert(http::header::SEC_WEBSOCKET_PROTOCOL, v);
+            }
+        }
+        if let Some(v) = self.origin.as_deref().and_then(|o| http::HeaderValue::from_str(o).ok()) {
+            h.insert(http::header::ORIGIN, v);
+        }
+        for (name, value) in self.headers() {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(value)) {
+                h.append(n, v);
+            }
+        }
+        req
+    }
+
     /// A request for an `http::Uri` with a `ws`, `wss`, `http` or `https` scheme.
     pub fn from_uri(uri: &http::Uri) -> Result<ClientRequest, UrlError> {
         let secure = match uri.scheme_str().map(str::to_ascii_lowercase).as_deref() {
