@@ -247,17 +247,44 @@ impl Connector for Blocking {
         tls: &wsproto_io::tls::TlsConnector,
         deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
-        let crate::MaybeTlsStream::Plain(mut tcp) = stream else { return Ok(stream) };
-        let mut conn = rustls::ClientConnection::new(tls.config().clone(), name).map_err(io::Error::other)?;
-        // rustls would do the handshake lazily on the first write; do it now, within the
-        // deadline, so that its failure is reported as a TLS failure.
-        if let Some(d) = deadline {
-            tcp.set_read_timeout(Some(d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))?;
+        match stream {
+            crate::MaybeTlsStream::Plain(tcp) => Ok(crate::MaybeTlsStream::Rustls(Box::new(tls_handshake(tcp, name, tls, deadline)?))),
+            crate::MaybeTlsStream::ProxyTls(to_proxy) => {
+                Ok(crate::MaybeTlsStream::RustlsInProxyTls(Box::new(tls_handshake(*to_proxy, name, tls, deadline)?)))
+            }
+            already => Ok(already),
         }
-        while conn.is_handshaking() {
-            conn.complete_io(&mut tcp)?;
-        }
-        tcp.set_read_timeout(None)?;
-        Ok(crate::MaybeTlsStream::Rustls(Box::new(rustls::StreamOwned::new(conn, tcp))))
     }
+
+    #[cfg(feature = "rustls")]
+    async fn proxy_tls(
+        stream: crate::ClientStream,
+        name: rustls::pki_types::ServerName<'static>,
+        tls: &wsproto_io::tls::TlsConnector,
+        deadline: Option<Instant>,
+    ) -> io::Result<crate::ClientStream> {
+        let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
+        Ok(crate::MaybeTlsStream::ProxyTls(Box::new(tls_handshake(tcp, name, tls, deadline)?)))
+    }
+}
+
+/// TLS over `sock`, with the handshake done by `deadline`.
+#[cfg(feature = "rustls")]
+fn tls_handshake<S: crate::Stream>(
+    mut sock: S,
+    name: rustls::pki_types::ServerName<'static>,
+    tls: &wsproto_io::tls::TlsConnector,
+    deadline: Option<Instant>,
+) -> io::Result<crate::tls::ClientTls<S>> {
+    let mut conn = rustls::ClientConnection::new(tls.config().clone(), name).map_err(io::Error::other)?;
+    // rustls would do the handshake lazily on the first write; do it now, within the deadline,
+    // so that its failure is reported as a TLS failure.
+    if let Some(d) = deadline {
+        sock.set_read_timeout(Some(d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))?;
+    }
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)?;
+    }
+    sock.set_read_timeout(None)?;
+    Ok(rustls::StreamOwned::new(conn, sock))
 }

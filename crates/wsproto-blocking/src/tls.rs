@@ -4,14 +4,19 @@ use crate::Stream;
 use std::io::{self, Write};
 use std::time::Duration;
 
-/// A stream that is plain TCP or TLS over TCP (for `wss://`).
-pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<rustls::StreamOwned<rustls::ClientConnection, S>>>;
+/// TLS over `S`, on the client side.
+pub(crate) type ClientTls<S> = rustls::StreamOwned<rustls::ClientConnection, S>;
 
-impl<S: Stream, T: Stream> Stream for wsproto_io::MaybeTlsStream<S, T> {
+/// A stream that is plain TCP or TLS over TCP (for `wss://`); through an `https://` proxy, TLS
+/// with the proxy, alone or with the server's TLS inside.
+pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<ClientTls<S>>, Box<ClientTls<ClientTls<S>>>>;
+
+impl<S: Stream, T: Stream, U: Stream> Stream for wsproto_io::MaybeTlsStream<S, T, U> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         match self {
             wsproto_io::MaybeTlsStream::Plain(s) => s.set_read_timeout(timeout),
-            wsproto_io::MaybeTlsStream::Rustls(s) => s.set_read_timeout(timeout),
+            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.set_read_timeout(timeout),
+            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.set_read_timeout(timeout),
             _ => Ok(()),
         }
     }
@@ -19,7 +24,8 @@ impl<S: Stream, T: Stream> Stream for wsproto_io::MaybeTlsStream<S, T> {
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             wsproto_io::MaybeTlsStream::Plain(s) => s.shutdown_write(),
-            wsproto_io::MaybeTlsStream::Rustls(s) => s.shutdown_write(),
+            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.shutdown_write(),
+            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.shutdown_write(),
             _ => self.flush(),
         }
     }

@@ -41,7 +41,7 @@ pub(crate) struct Args {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub(crate) threads: Option<usize>,
-    /// Connect through this proxy (http://, socks5://, socks5h://, or "none"); without it, the
+    /// Connect through this proxy (http://, https://, socks5://, socks5h://, or "none"); without it, the
     /// proxy environment variables apply.
     #[arg(long, value_name = "URL", value_parser = crate::proxy_setting)]
     proxy: Option<wsproto_tokio::proxy::ProxySetting>,

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tracing::debug;
+use wsproto_tokio::proxy::ProxyError;
 use wsproto_tokio::{Bytes, ClientRequest, CloseCode, Config, Error, Message};
 
 #[derive(clap::Args, Debug)]
@@ -39,10 +40,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
     /// Connect through this proxy: http://[USER:PASSWORD@]HOST:PORT (HTTP CONNECT),
-    /// socks5://... or socks5h://... (the proxy resolves the name), or "none". Without it,
-    /// https_proxy / http_proxy / all_proxy and no_proxy from the environment apply.
+    /// https://... (HTTP CONNECT inside TLS with the proxy), socks5://... or socks5h://... (the
+    /// proxy resolves the name), or "none". Without it, https_proxy / http_proxy / all_proxy and
+    /// no_proxy from the environment apply.
     #[arg(long, value_name = "URL", value_parser = crate::proxy_setting)]
     proxy: Option<wsproto_tokio::proxy::ProxySetting>,
+    /// Trust exactly the certificates in this PEM file for an https:// proxy (by default the
+    /// webpki roots, whatever --ca-cert says, as curl's --proxy-cacert).
+    #[arg(long, value_name = "FILE")]
+    proxy_ca_cert: Option<PathBuf>,
     /// At the end of input, how long the server must have been quiet (after answering a ping
     /// that follows the last line) before the client closes, in seconds.
     #[arg(long, default_value = "1", value_parser = crate::seconds)]
@@ -97,6 +103,9 @@ pub(crate) fn explain(e: &Error) -> String {
         Error::Tls(text) if text.contains("not trusted") => {
             format!("{e} (for a self-signed server, pass its certificate with --ca-cert FILE)")
         }
+        Error::Proxy(ProxyError::Tls { .. }) if e.to_string().contains("not trusted") => {
+            format!("{e} (pass the proxy's certificate with --proxy-ca-cert FILE)")
+        }
         _ => e.to_string(),
     }
 }
@@ -110,6 +119,9 @@ async fn session(args: &Args) -> Result<ExitCode, String> {
     let mut options = wsproto_tokio::ConnectOptions::new().proxy(args.proxy.clone().unwrap_or_default());
     if let Some(tls) = crate::tls::connector(args.ca_cert.as_deref())? {
         options = options.tls(tls);
+    }
+    if let Some(tls) = crate::tls::connector(args.proxy_ca_cert.as_deref())? {
+        options = options.proxy_tls(tls);
     }
     let (mut ws, response) = wsproto_tokio::connect_with_options(request, config, &options).await.map_err(|e| explain(&e))?;
     let extensions = response.headers().get("sec-websocket-extensions").and_then(|v| v.to_str().ok()).unwrap_or("none");
@@ -243,6 +255,7 @@ mod tests {
             ping_interval: None,
             ca_cert: None,
             proxy: None,
+            proxy_ca_cert: None,
             linger: None,
         };
         let req = request(&args).unwrap();

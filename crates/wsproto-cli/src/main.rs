@@ -146,7 +146,7 @@ mod help_tests {
     }
 }
 
-/// `--proxy`: a proxy URL (`http://`, `socks5://`, `socks5h://`, credentials in the URL), or
+/// `--proxy`: a proxy URL (`http://`, `https://`, `socks5://`, `socks5h://`, credentials in the URL), or
 /// `none` to connect directly whatever the environment says.
 pub(crate) fn proxy_setting(s: &str) -> Result<wsproto_tokio::proxy::ProxySetting, String> {
     use wsproto_tokio::proxy::{Proxy, ProxySetting};

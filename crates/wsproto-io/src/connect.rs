@@ -50,6 +50,22 @@ pub trait Connector: Runtime + Sized {
         let _ = (stream, name, tls, deadline);
         std::future::ready(Err(io::Error::new(io::ErrorKind::Unsupported, "wss:// needs the adapter's `rustls` feature")))
     }
+
+    /// Runs the TLS handshake with an `https://` proxy over the plain `stream` to it, with the
+    /// proxy's `name`, by `deadline`. The tunnel then runs inside this TLS, and
+    /// [`tls`](Connector::tls), given the stream this returns, runs the server's TLS inside it.
+    ///
+    /// The default refuses, as for [`tls`](Connector::tls).
+    #[cfg(feature = "rustls")]
+    fn proxy_tls(
+        stream: Self::Stream,
+        name: rustls::pki_types::ServerName<'static>,
+        tls: &crate::tls::TlsConnector,
+        deadline: Option<Instant>,
+    ) -> impl Future<Output = io::Result<Self::Stream>> {
+        let _ = (stream, name, tls, deadline);
+        std::future::ready(Err(io::Error::new(io::ErrorKind::Unsupported, "https:// proxies need the adapter's `rustls` feature")))
+    }
 }
 
 /// How `connect` reaches the server: the proxy (from the environment by default) and, with the
@@ -67,6 +83,8 @@ pub struct ConnectOptions {
     proxy: ProxySetting,
     #[cfg(feature = "rustls")]
     tls: Option<crate::tls::TlsConnector>,
+    #[cfg(feature = "rustls")]
+    proxy_tls: Option<crate::tls::TlsConnector>,
 }
 
 impl ConnectOptions {
@@ -87,6 +105,16 @@ impl ConnectOptions {
     #[must_use]
     pub fn tls(mut self, tls: crate::tls::TlsConnector) -> ConnectOptions {
         self.tls = Some(tls);
+        self
+    }
+
+    /// The TLS settings for an `https://` proxy (by default the webpki roots, as curl's
+    /// `--proxy-cacert` is apart from `--cacert`: a company's proxy and the servers behind it
+    /// rarely share a CA).
+    #[cfg(feature = "rustls")]
+    #[must_use]
+    pub fn proxy_tls(mut self, tls: crate::tls::TlsConnector) -> ConnectOptions {
+        self.proxy_tls = Some(tls);
         self
     }
 }
@@ -123,23 +151,16 @@ pub async fn connect_with_options<C: Connector>(
     let stream = within_handshake_timeout::<C, _, Error>(config.handshake_timeout, async {
         let tcp = match &proxy {
             None => open_tcp::<C>(request.host(), request.port(), &address(request), deadline).await?,
-            Some(p) => through_proxy::<C>(p, request, deadline).await?,
+            Some(p) => through_proxy::<C>(p, request, options, deadline).await?,
         };
         if !request.is_secure() {
             return Ok(tcp);
         }
         #[cfg(feature = "rustls")]
         {
-            let default;
-            let tls = match &options.tls {
-                Some(t) => t,
-                None => {
-                    default = crate::tls::TlsConnector::webpki_roots();
-                    &default
-                }
-            };
+            let tls = options.tls.clone().unwrap_or_else(crate::tls::TlsConnector::webpki_roots);
             let name = crate::tls::server_name(request.host())?;
-            C::tls(tcp, name, tls, deadline).await.map_err(|e| crate::tls::handshake_error(&address(request), e))
+            C::tls(tcp, name, &tls, deadline).await.map_err(|e| crate::tls::handshake_error(&address(request), e))
         }
         #[cfg(not(feature = "rustls"))]
         {
@@ -151,11 +172,19 @@ pub async fn connect_with_options<C: Connector>(
 }
 
 /// Opens TCP to the proxy and a tunnel through it to the request's host.
-async fn through_proxy<C: Connector>(p: &Proxy, request: &ClientRequest, deadline: Option<Instant>) -> Result<C::Stream> {
-    let tcp = open_tcp::<C>(p.host(), p.port(), &p.address(), deadline).await.map_err(|e| match e {
+async fn through_proxy<C: Connector>(
+    p: &Proxy,
+    request: &ClientRequest,
+    options: &ConnectOptions,
+    deadline: Option<Instant>,
+) -> Result<C::Stream> {
+    let mut tcp = open_tcp::<C>(p.host(), p.port(), &p.address(), deadline).await.map_err(|e| match e {
         Error::Io(source) => Error::Proxy(ProxyError::Unreachable { proxy: p.to_string(), source }),
         other => other,
     })?;
+    if p.kind() == ProxyKind::Https {
+        tcp = tls_to_proxy::<C>(tcp, p, options, deadline).await?;
+    }
     let target = if p.kind() == ProxyKind::Socks5 {
         // Plain socks5:// is given an address: resolved here, as curl does.
         let addrs = resolve::<C>(request.host(), request.port()).await?;
@@ -168,6 +197,19 @@ async fn through_proxy<C: Connector>(p: &Proxy, request: &ClientRequest, deadlin
     io.set_read_deadline(deadline);
     proxy::tunnel(&mut io, p, target).await?;
     Ok(io.into_inner())
+}
+
+/// TLS with an `https://` proxy, checked against the proxy's host name.
+#[cfg(feature = "rustls")]
+async fn tls_to_proxy<C: Connector>(tcp: C::Stream, p: &Proxy, options: &ConnectOptions, deadline: Option<Instant>) -> Result<C::Stream> {
+    let tls = options.proxy_tls.clone().unwrap_or_else(crate::tls::TlsConnector::webpki_roots);
+    let name = crate::tls::server_name(p.host())?;
+    C::proxy_tls(tcp, name, &tls, deadline).await.map_err(|source| Error::Proxy(ProxyError::Tls { proxy: p.to_string(), source }))
+}
+
+#[cfg(not(feature = "rustls"))]
+async fn tls_to_proxy<C: Connector>(_: C::Stream, p: &Proxy, _: &ConnectOptions, _: Option<Instant>) -> Result<C::Stream> {
+    Err(Error::Tls(format!("the proxy {p} is https://, which needs the adapter's `rustls` feature")))
 }
 
 /// The address a request connects to, as people write it: `host:port`, `[v6]:port`.

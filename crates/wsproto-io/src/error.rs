@@ -39,6 +39,29 @@ pub enum Error {
     Proxy(crate::proxy::ProxyError),
 }
 
+/// The likely cause of a failed TLS handshake, for the hint in its error message.
+pub(crate) enum TlsFailure {
+    /// The peer's certificate is not vouched for by the roots.
+    Untrusted,
+    /// The peer answered something that is not TLS (it speaks plain HTTP, say).
+    NotTls,
+}
+
+impl TlsFailure {
+    /// Read off rustls's error text: rustls's error types do not survive `io::Error` as a type
+    /// every runtime's TLS crate keeps.
+    pub(crate) fn of(e: &io::Error) -> Option<TlsFailure> {
+        let text = e.to_string();
+        if text.contains("certificate") || text.contains("UnknownIssuer") {
+            Some(TlsFailure::Untrusted)
+        } else if text.contains("eof") || text.contains("corrupt") || text.contains("InvalidContentType") {
+            Some(TlsFailure::NotTls)
+        } else {
+            None
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

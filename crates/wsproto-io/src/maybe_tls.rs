@@ -10,14 +10,24 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// A stream that is plain (`ws://`) or TLS over it (`wss://`), as tokio-tungstenite's
-/// `MaybeTlsStream`.
+/// `MaybeTlsStream`; through an `https://` proxy, also TLS to the proxy, alone (`ws://`) or with
+/// the server's TLS inside it (`wss://`).
+///
+/// `S` is the TCP stream, `T` TLS over it, and `U` TLS over `T`.
 #[derive(Debug)]
 #[non_exhaustive]
-pub enum MaybeTlsStream<S, T> {
-    /// Plain TCP (`ws://`).
+pub enum MaybeTlsStream<S, T, U> {
+    /// Plain TCP (`ws://`, directly or through an `http://` or SOCKS proxy's tunnel).
     Plain(S),
-    /// TLS over TCP (`wss://`).
+    /// TLS with the server over TCP (`wss://`, directly or through an `http://` or SOCKS
+    /// proxy's tunnel).
     Rustls(T),
+    /// TLS with an `https://` proxy, and a plain `ws://` tunnel inside it: the proxy sees the
+    /// WebSocket's bytes.
+    ProxyTls(T),
+    /// TLS with the server (`wss://`) inside TLS with an `https://` proxy: the proxy sees only
+    /// the server's TLS.
+    RustlsInProxyTls(U),
 }
 
 /// Calls `$call` on whichever stream is inside `$self` (a `Pin<&mut MaybeTlsStream>`).
@@ -29,7 +39,11 @@ macro_rules! pinned {
                 let $s = Pin::new($s);
                 $call
             }
-            MaybeTlsStream::Rustls($s) => {
+            MaybeTlsStream::Rustls($s) | MaybeTlsStream::ProxyTls($s) => {
+                let $s = Pin::new($s);
+                $call
+            }
+            MaybeTlsStream::RustlsInProxyTls($s) => {
                 let $s = Pin::new($s);
                 $call
             }
@@ -42,18 +56,19 @@ macro_rules! either {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
             MaybeTlsStream::Plain($s) => $call,
-            MaybeTlsStream::Rustls($s) => $call,
+            MaybeTlsStream::Rustls($s) | MaybeTlsStream::ProxyTls($s) => $call,
+            MaybeTlsStream::RustlsInProxyTls($s) => $call,
         }
     };
 }
 
-impl<S: Read, T: Read> Read for MaybeTlsStream<S, T> {
+impl<S: Read, T: Read, U: Read> Read for MaybeTlsStream<S, T, U> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         either!(self, s => s.read(buf))
     }
 }
 
-impl<S: Write, T: Write> Write for MaybeTlsStream<S, T> {
+impl<S: Write, T: Write, U: Write> Write for MaybeTlsStream<S, T, U> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         either!(self, s => s.write(buf))
     }
@@ -68,10 +83,11 @@ impl<S: Write, T: Write> Write for MaybeTlsStream<S, T> {
 }
 
 #[cfg(feature = "tokio")]
-impl<S, T> tokio::io::AsyncRead for MaybeTlsStream<S, T>
+impl<S, T, U> tokio::io::AsyncRead for MaybeTlsStream<S, T, U>
 where
     S: tokio::io::AsyncRead + Unpin,
     T: tokio::io::AsyncRead + Unpin,
+    U: tokio::io::AsyncRead + Unpin,
 {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<io::Result<()>> {
         pinned!(self, s => s.poll_read(cx, buf))
@@ -79,10 +95,11 @@ where
 }
 
 #[cfg(feature = "tokio")]
-impl<S, T> tokio::io::AsyncWrite for MaybeTlsStream<S, T>
+impl<S, T, U> tokio::io::AsyncWrite for MaybeTlsStream<S, T, U>
 where
     S: tokio::io::AsyncWrite + Unpin,
     T: tokio::io::AsyncWrite + Unpin,
+    U: tokio::io::AsyncWrite + Unpin,
 {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         pinned!(self, s => s.poll_write(cx, buf))
@@ -106,10 +123,11 @@ where
 }
 
 #[cfg(feature = "futures-io")]
-impl<S, T> futures_io::AsyncRead for MaybeTlsStream<S, T>
+impl<S, T, U> futures_io::AsyncRead for MaybeTlsStream<S, T, U>
 where
     S: futures_io::AsyncRead + Unpin,
     T: futures_io::AsyncRead + Unpin,
+    U: futures_io::AsyncRead + Unpin,
 {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         pinned!(self, s => s.poll_read(cx, buf))
@@ -117,10 +135,11 @@ where
 }
 
 #[cfg(feature = "futures-io")]
-impl<S, T> futures_io::AsyncWrite for MaybeTlsStream<S, T>
+impl<S, T, U> futures_io::AsyncWrite for MaybeTlsStream<S, T, U>
 where
     S: futures_io::AsyncWrite + Unpin,
     T: futures_io::AsyncWrite + Unpin,
+    U: futures_io::AsyncWrite + Unpin,
 {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         pinned!(self, s => s.poll_write(cx, buf))

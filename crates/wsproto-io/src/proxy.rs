@@ -31,8 +31,8 @@ pub enum ProxySetting {
     Proxy(Proxy),
 }
 
-/// A proxy: `http://[user:password@]host[:port]` (HTTP `CONNECT`; port 80 by default, 1080 for
-/// SOCKS), `socks5://` (the proxy is given the address that `connect` resolved) or `socks5h://`
+/// A proxy: `http://[user:password@]host[:port]` (HTTP `CONNECT`; port 80 by default, 443 for
+/// `https://`, 1080 for SOCKS), `https://` (HTTP `CONNECT` inside TLS with the proxy), `socks5://` (the proxy is given the address that `connect` resolved) or `socks5h://`
 /// (the proxy resolves the host name). Credentials in the URL are used for HTTP Basic or SOCKS5
 /// username/password authentication; `Display` and `Debug` never show the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,6 +49,9 @@ pub struct Proxy {
 pub enum ProxyKind {
     /// HTTP `CONNECT` (RFC 9110 §9.3.6).
     Http,
+    /// HTTP `CONNECT` inside TLS with the proxy (an `https://` proxy URL). The proxy's
+    /// certificate is checked against its host name; a `wss://` server's TLS then runs inside.
+    Https,
     /// SOCKS5 (RFC 1928), the address resolved by the client.
     Socks5,
     /// SOCKS5, the host name resolved by the proxy.
@@ -75,10 +78,10 @@ impl Proxy {
         };
         let kind = match scheme.as_str() {
             "http" => ProxyKind::Http,
+            "https" => ProxyKind::Https,
             "socks5" => ProxyKind::Socks5,
             "socks5h" => ProxyKind::Socks5h,
-            "https" => return Err(bad("TLS to the proxy itself (https://) is not supported; use http://, socks5:// or socks5h://")),
-            _ => return Err(bad("the scheme must be http, socks5 or socks5h")),
+            _ => return Err(bad("the scheme must be http, https, socks5 or socks5h")),
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -89,7 +92,11 @@ impl Proxy {
             let (user, password) = u.split_once(':').unwrap_or((u, ""));
             (percent_decode(user), percent_decode(password))
         });
-        let default_port = if kind == ProxyKind::Http { 80 } else { 1080 };
+        let default_port = match kind {
+            ProxyKind::Http => 80,
+            ProxyKind::Https => 443,
+            ProxyKind::Socks5 | ProxyKind::Socks5h => 1080,
+        };
         let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
             let (host, after) = v6.split_once(']').ok_or_else(|| bad("an unclosed [ in the host"))?;
             let port = match after.strip_prefix(':') {
@@ -140,6 +147,7 @@ impl fmt::Display for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = match self.kind {
             ProxyKind::Http => "http",
+            ProxyKind::Https => "https",
             ProxyKind::Socks5 => "socks5",
             ProxyKind::Socks5h => "socks5h",
         };
@@ -221,6 +229,14 @@ pub enum ProxyError {
         /// What it answered.
         reason: String,
     },
+    /// The TLS handshake with an `https://` proxy failed (its certificate is not trusted, say,
+    /// or it does not speak TLS).
+    Tls {
+        /// The proxy, without its password.
+        proxy: String,
+        /// What the handshake gave.
+        source: io::Error,
+    },
     /// The proxy closed the connection, or answered something that is not its protocol, before
     /// the tunnel was open.
     Broken {
@@ -242,6 +258,16 @@ impl fmt::Display for ProxyError {
             ProxyError::AuthenticationRejected { proxy } => write!(f, "the SOCKS5 proxy {proxy} refused the authentication"),
             ProxyError::Refused { proxy, reason } => write!(f, "the proxy {proxy} refused the tunnel: {reason}"),
             ProxyError::Broken { proxy, reason } => write!(f, "the proxy {proxy} {reason}"),
+            ProxyError::Tls { proxy, source } => {
+                let hint = match crate::error::TlsFailure::of(source) {
+                    Some(crate::error::TlsFailure::Untrusted) => {
+                        "; the proxy's certificate is not trusted (give its CA's roots with ConnectOptions::proxy_tls)"
+                    }
+                    Some(crate::error::TlsFailure::NotTls) => "; does the proxy speak plain http:// rather than https://?",
+                    None => "",
+                };
+                write!(f, "TLS handshake with the proxy {proxy} failed: {source}{hint}")
+            }
         }
     }
 }
@@ -249,7 +275,7 @@ impl fmt::Display for ProxyError {
 impl std::error::Error for ProxyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ProxyError::Unreachable { source, .. } => Some(source),
+            ProxyError::Unreachable { source, .. } | ProxyError::Tls { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -335,7 +361,7 @@ pub(crate) enum Target<'a> {
 /// Opens a tunnel to `target` through `proxy` over `io`, already connected to the proxy.
 pub(crate) async fn tunnel<T: Transport>(io: &mut T, proxy: &Proxy, target: Target<'_>) -> Result<()> {
     match proxy.kind {
-        ProxyKind::Http => http_connect(io, proxy, target).await,
+        ProxyKind::Http | ProxyKind::Https => http_connect(io, proxy, target).await,
         ProxyKind::Socks5 | ProxyKind::Socks5h => socks5(io, proxy, target).await,
     }
     .map_err(|e| match e {
@@ -535,7 +561,9 @@ mod tests {
         assert!(!format!("{p:?}").contains("p@ss"));
         assert_eq!(Proxy::parse("socks5://[::1]").unwrap().address(), "[::1]:1080");
         assert_eq!(Proxy::parse("SOCKS5H://h:9/").unwrap().kind(), ProxyKind::Socks5h);
-        for bad in ["ftp://h", "http://", "http://h:port", "http://[::1", "https://h:8443"] {
+        let tls = Proxy::parse("https://proxy.example").unwrap();
+        assert_eq!((tls.kind(), tls.port(), tls.to_string()), (ProxyKind::Https, 443, "https://proxy.example:443".into()));
+        for bad in ["ftp://h", "http://", "http://h:port", "http://[::1", "socks4://h"] {
             let e = Proxy::parse(bad).unwrap_err().to_string();
             assert!(e.contains("proxy"), "{bad}: {e}");
         }

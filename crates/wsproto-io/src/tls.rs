@@ -72,13 +72,10 @@ impl From<Arc<rustls::ClientConfig>> for TlsConnector {
 /// A failed TLS handshake with `address`, with the likely cause: a server that speaks plain
 /// WebSocket, or a certificate the roots do not vouch for.
 pub fn handshake_error(address: &str, e: std::io::Error) -> Error {
-    let text = e.to_string();
-    let hint = if text.contains("certificate") || text.contains("UnknownIssuer") {
-        "; the server's certificate is not trusted (give its CA's roots)"
-    } else if text.contains("eof") || text.contains("corrupt") || text.contains("InvalidContentType") {
-        "; is the server serving plain ws:// rather than wss://?"
-    } else {
-        ""
+    let hint = match crate::error::TlsFailure::of(&e) {
+        Some(crate::error::TlsFailure::Untrusted) => "; the server's certificate is not trusted (give its CA's roots)",
+        Some(crate::error::TlsFailure::NotTls) => "; is the server serving plain ws:// rather than wss://?",
+        None => "",
     };
-    Error::Tls(format!("TLS handshake with {address} failed: {text}{hint}"))
+    Error::Tls(format!("TLS handshake with {address} failed: {e}{hint}"))
 }

@@ -56,9 +56,14 @@ pub type ReadHalf<S> = wsproto_io::ReadHalf<SmolIo<S>, Smol>;
 /// An opening request waiting for the server's answer: see [`read_request`].
 pub type PendingUpgrade<S> = wsproto_io::PendingUpgrade<SmolIo<S>, Smol>;
 
-/// A stream that is plain TCP or TLS over TCP (for `wss://`).
+/// A stream that is plain TCP or TLS over TCP (for `wss://`); through an `https://` proxy, TLS
+/// with the proxy, alone or with the server's TLS inside.
 #[cfg(feature = "rustls")]
-pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<futures_rustls::client::TlsStream<S>>>;
+pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<
+    S,
+    Box<futures_rustls::client::TlsStream<S>>,
+    Box<futures_rustls::client::TlsStream<futures_rustls::client::TlsStream<S>>>,
+>;
 
 /// The stream type that [`connect`] returns: TCP, or TLS over TCP for `wss://`.
 #[cfg(feature = "rustls")]

@@ -1,5 +1,6 @@
 //! `connect` through real proxies started here on 127.0.0.1: tinyproxy (HTTP CONNECT, with and
-//! without Basic authentication) and microsocks (SOCKS5, with and without username/password),
+//! without Basic authentication; behind stunnel, an `https://` proxy) and microsocks (SOCKS5,
+//! with and without username/password),
 //! for the tokio, smol and blocking clients, `ws://` and `wss://`, with permessage-deflate; and
 //! each proxy failure with its own error.
 //!
@@ -85,6 +86,26 @@ fn microsocks(auth: Option<(&str, &str)>) -> ProxyProcess {
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     wait_for(port);
     ProxyProcess { child, port, _dir: None }
+}
+
+/// stunnel on a free port: TLS with `cert` (for `localhost`) in front of `inner`'s port, which is
+/// how an HTTPS proxy is commonly run in front of a plain one.
+fn stunnel(inner: u16, cert: &rcgen::CertifiedKey<rcgen::KeyPair>) -> ProxyProcess {
+    let port = free_port();
+    let dir = std::env::temp_dir().join(format!("wsproto-stunnel-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let conf = format!(
+        "foreground = yes\npid =\ndebug = 3\n[proxy]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{inner}\ncert = {}\nkey = {}\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let path = dir.join("stunnel.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new("stunnel4").arg(&path).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    wait_for(port);
+    ProxyProcess { child, port, _dir: Some(dir) }
 }
 
 fn through(url: &str) -> ConnectOptions {
@@ -176,6 +197,59 @@ fn http_connect_through_tinyproxy_with_and_without_authentication() {
     roots.add(cert.der).unwrap();
     let options = through(&format!("http://alice:s3cret@127.0.0.1:{}", guarded.port)).tls(wsproto_io::tls::TlsConnector::from_roots(roots));
     echo_with_every_adapter(&format!("wss://localhost:{}/", tls_server.port()), &options, "wss through tinyproxy");
+}
+
+#[test]
+fn https_proxy_tls_to_the_proxy_then_the_tunnel_and_tls_in_tls_for_wss() {
+    if !have("tinyproxy") || !have("stunnel4") {
+        return;
+    }
+    let guarded = tinyproxy(Some(("alice", "s3cret")));
+    let proxy_cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let front = stunnel(guarded.port, &proxy_cert);
+    let mut proxy_roots = rustls::RootCertStore::empty();
+    proxy_roots.add(proxy_cert.cert.der().clone()).unwrap();
+    let proxy_url = format!("https://alice:s3cret@localhost:{}", front.port);
+    let options = through(&proxy_url).proxy_tls(wsproto_io::tls::TlsConnector::from_roots(proxy_roots));
+
+    // ws:// inside TLS with the proxy.
+    let server = tokio_echo_server(Config::default().with_deflate());
+    let ws_url = format!("ws://127.0.0.1:{}/", server.port());
+    echo_with_every_adapter(&ws_url, &options, "ws through an https proxy");
+    // wss://: the server's TLS inside the proxy's, each checked against its own roots.
+    let (tls_server, cert) = tls_echo_server();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert.der).unwrap();
+    let wss_url = format!("wss://localhost:{}/", tls_server.port());
+    let options = options.tls(wsproto_io::tls::TlsConnector::from_roots(roots));
+    echo_with_every_adapter(&wss_url, &options, "wss through an https proxy");
+
+    // The streams say what they are: TLS with the proxy only, or the server's TLS inside it.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let (ws, _) = wsproto_tokio::connect_with_options(ws_url.as_str(), Config::default(), &options).await.unwrap();
+        assert!(matches!(ws.get_ref(), wsproto_io::MaybeTlsStream::ProxyTls(_)));
+        let (ws, _) = wsproto_tokio::connect_with_options(wss_url.as_str(), Config::default(), &options).await.unwrap();
+        assert!(matches!(ws.get_ref(), wsproto_io::MaybeTlsStream::RustlsInProxyTls(_)));
+    });
+
+    // A proxy whose certificate is not trusted (the webpki roots by default; the server's roots
+    // do not count for the proxy), and https:// to a proxy that speaks plain HTTP.
+    let e = proxy_error(&ws_url, &through(&format!("https://alice:s3cret@127.0.0.1:{}", front.port)));
+    assert!(matches!(e, ProxyError::Tls { .. }) && e.to_string().contains("not trusted"), "{e}");
+    // A plain HTTP proxy answers TLS's first bytes as the bad request they are to it (tinyproxy
+    // waits for a line end instead, which the handshake timeout covers).
+    let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut tcp in plain.incoming().flatten() {
+            let mut buf = [0u8; 512];
+            let _ = std::io::Read::read(&mut tcp, &mut buf);
+            let _ = std::io::Write::write_all(&mut tcp, b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let e = proxy_error(&ws_url, &through(&format!("https://alice:s3cret@127.0.0.1:{plain_port}")));
+    assert!(matches!(e, ProxyError::Tls { .. }) && e.to_string().contains("plain http://"), "{e}");
 }
 
 #[test]

@@ -150,8 +150,25 @@ impl Connector for Tokio {
         tls: &wsproto_io::tls::TlsConnector,
         _deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
+        let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
+        match stream {
+            crate::MaybeTlsStream::Plain(tcp) => Ok(crate::MaybeTlsStream::Rustls(Box::new(connector.connect(name, tcp).await?))),
+            crate::MaybeTlsStream::ProxyTls(to_proxy) => {
+                Ok(crate::MaybeTlsStream::RustlsInProxyTls(Box::new(connector.connect(name, *to_proxy).await?)))
+            }
+            already => Ok(already),
+        }
+    }
+
+    #[cfg(feature = "rustls")]
+    async fn proxy_tls(
+        stream: crate::ClientStream,
+        name: tokio_rustls::rustls::pki_types::ServerName<'static>,
+        tls: &wsproto_io::tls::TlsConnector,
+        _deadline: Option<Instant>,
+    ) -> io::Result<crate::ClientStream> {
         let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
         let connector = tokio_rustls::TlsConnector::from(tls.config().clone());
-        Ok(crate::MaybeTlsStream::Rustls(Box::new(connector.connect(name, tcp).await?)))
+        Ok(crate::MaybeTlsStream::ProxyTls(Box::new(connector.connect(name, tcp).await?)))
     }
 }
