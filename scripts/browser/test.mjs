@@ -1,11 +1,14 @@
 // Real-browser test of `wsproto serve --deflate`, run by scripts/browser.sh.
 // Env: WSPROTO_URL (http://127.0.0.1:PORT, or https:// for the run over TLS and HTTP/2), BROWSER_CACHE (where playwright-core is installed),
-// SCREENSHOT (PNG path). Prints one line per check; exits 1 naming the check that failed.
+// SCREENSHOT (PNG path); WSPROTO_URL2 (optional: Bob's tab opens this node instead, for the run with
+// two nodes joined through Redis) and ROOM (the room both join; the lobby by default). Prints one line per check; exits 1 naming the check that failed.
 import { createRequire } from 'node:module';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const base = process.env.WSPROTO_URL;
+const base2 = process.env.WSPROTO_URL2 || base;
+const room = process.env.ROOM || 'lobby';
 const shot = process.env.SCREENSHOT;
 // playwright-core lives in a cache dir, not in the repo: resolve it from there.
 const { chromium } = createRequire(join(process.env.BROWSER_CACHE, 'noop.js'))('playwright-core');
@@ -29,15 +32,21 @@ function expect(cond, msg) {
   if (!cond) throw new Error(msg);
 }
 
-// The chat log as data: [{cls, from, text}], from is null for join/leave notices.
+// The chat log as data: [{cls, from, text, online}], from is null for join/leave notices, online
+// is the room's count shown beside the line.
 const readLog = (page) =>
   page.$$eval('#log .msg', (divs) =>
-    divs.map((d) => ({ cls: d.className, from: d.querySelector('.from')?.textContent ?? null, text: d.querySelector('.text').textContent })),
+    divs.map((d) => ({
+      cls: d.className,
+      from: d.querySelector('.from')?.textContent ?? null,
+      text: d.querySelector('.text').textContent,
+      online: d.querySelector('.online')?.textContent ?? '',
+    })),
   );
-const show = (log) => JSON.stringify(log.map((l) => (l.from ? `${l.from} ${l.text}` : l.text)));
+const show = (log) => JSON.stringify(log.map((l) => (l.from ? `${l.from} ${l.text}` : l.text) + l.online));
 
-// Opens the chat page in its own browser context (separate users) and joins as `name`.
-async function joinChat(browser, name) {
+// Opens the chat page of `url` in its own browser context (separate users) and joins `room` as `name`.
+async function joinChat(browser, name, url) {
   // The HTTPS run uses a certificate made for the test, which no authority signed.
   const context = await browser.newContext({ viewport: { width: 900, height: 720 }, ignoreHTTPSErrors: true });
   const page = await context.newPage();
@@ -47,10 +56,11 @@ async function joinChat(browser, name) {
     console.error(`FAIL ${current}: page error in ${name}'s tab: ${e.message}`);
     process.exit(1);
   });
-  await page.goto(base + '/');
+  await page.goto(url + '/');
   await page.fill('#name', name);
+  await page.fill('#room', room);
   await page.click('#join');
-  await page.waitForFunction((n) => document.getElementById('status').textContent.startsWith(`Connected as ${n}`), name);
+  await page.waitForFunction(([r, n]) => document.getElementById('status').textContent.startsWith(`Connected to ${r} as ${n}`), [room, name]);
   return page;
 }
 
@@ -115,11 +125,11 @@ try {
 
   let alice, bob;
   await check('chat: two tabs join, each shows "Connected as NAME (permessage-deflate...)"', async () => {
-    alice = await joinChat(browser, 'Alice');
-    bob = await joinChat(browser, 'Bob');
+    alice = await joinChat(browser, 'Alice', base);
+    bob = await joinChat(browser, 'Bob', base2);
     for (const [who, page] of [['Alice', alice], ['Bob', bob]]) {
       const status = await page.textContent('#status');
-      expect(/^Connected as \w+ \(.*permessage-deflate.*\)$/.test(status), `${who}'s status is ${JSON.stringify(status)}`);
+      expect(/^Connected to [\w.-]+ as \w+ \(.*permessage-deflate.*\)$/.test(status), `${who}'s status is ${JSON.stringify(status)}`);
     }
     return await alice.textContent('#status');
   });
@@ -142,9 +152,10 @@ try {
     await bob.click('#send');
     await alice.locator('#log .msg .text', { hasText: reply }).waitFor();
     // Bob subscribed before his own join notice, so he sees it; Alice's join came before his.
+    // Each line shows the room's count: with two nodes, counted across both.
     const want = {
-      alice: ['Alice joined (1 online)', 'Bob joined (2 online)', `Alice: ${hello}`, `Bob: ${reply}`],
-      bob: ['Bob joined (2 online)', `Alice: ${hello}`, `Bob: ${reply}`],
+      alice: ['Alice joined · 1 online', 'Bob joined · 2 online', `Alice: ${hello} · 2 online`, `Bob: ${reply} · 2 online`],
+      bob: ['Bob joined · 2 online', `Alice: ${hello} · 2 online`, `Bob: ${reply} · 2 online`],
     };
     await bob.locator('#log .msg .text', { hasText: reply }).waitFor();
     for (const [who, page] of [['alice', alice], ['bob', bob]]) {
@@ -180,7 +191,7 @@ try {
   await check('chat: both tabs still connected after the idle period', async () => {
     for (const [who, page] of [['Alice', alice], ['Bob', bob]]) {
       const status = await page.textContent('#status');
-      expect(status.startsWith(`Connected as ${who}`), `${who}'s status is ${JSON.stringify(status)}`);
+      expect(status.startsWith(`Connected to ${room} as ${who}`), `${who}'s status is ${JSON.stringify(status)}`);
     }
   });
 

@@ -158,7 +158,8 @@ where
             response.headers_mut().insert(hyper::header::ALLOW, hyper::header::HeaderValue::from_static("GET, HEAD"));
             response
         }
-        "/chat" | "/echo" => websocket::<S>(&mut req, path, peer, shared, &handed_over),
+        "/echo" => websocket::<S>(&mut req, path, peer, shared, &handed_over),
+        _ if crate::rooms::room_of(&path).is_some() => websocket::<S>(&mut req, path, peer, shared, &handed_over),
         _ => text(StatusCode::NOT_FOUND, "not found\n"),
     })
 }
@@ -201,7 +202,7 @@ where
             return e.into_response();
         }
     };
-    let name = if path == "/chat" { query_param(req.uri().query(), "name") } else { None };
+    let query = req.uri().query().map(str::to_owned);
     // An HTTP/1.1 connection becomes this WebSocket and hands it its place under the cap (counting
     // both until hyper's side of it ends would refuse a client in between). Each WebSocket on an
     // HTTP/2 connection takes a place of its own.
@@ -217,8 +218,8 @@ where
     let pending = Box::new(pending);
     tokio::spawn(async move {
         match Box::pin(pending.into_direct::<S>()).await {
-            Ok(UpgradedStream::Direct(ws)) => Box::pin(run(Box::new(ws), &path, name, version, peer, &shared)).await,
-            Ok(UpgradedStream::Hyper(ws)) => Box::pin(run(Box::new(ws), &path, name, version, peer, &shared)).await,
+            Ok(UpgradedStream::Direct(ws)) => Box::pin(run(Box::new(ws), &path, query.as_deref(), version, peer, &shared)).await,
+            Ok(UpgradedStream::Hyper(ws)) => Box::pin(run(Box::new(ws), &path, query.as_deref(), version, peer, &shared)).await,
             Err(e) => debug!(%peer, "upgrade failed: {e}"),
         }
         shared.websocket_ended();
@@ -226,12 +227,12 @@ where
     response.map(|()| Full::new(Bytes::new()))
 }
 
-async fn run<T>(mut ws: Box<Ws<T>>, path: &str, name: Option<String>, version: hyper::Version, peer: SocketAddr, shared: &Shared)
+async fn run<T>(mut ws: Box<Ws<T>>, path: &str, query: Option<&str>, version: hyper::Version, peer: SocketAddr, shared: &Shared)
 where
     T: AsyncRead + AsyncWrite + Unpin,
 {
     info!(%peer, path, http = ?version, subprotocol = ws.subprotocol(), deflate = ws.is_compressed(), "connected");
-    let result = session(&mut ws, path, name.as_deref(), shared).await;
+    let result = session(&mut ws, path, query, shared).await;
     match result {
         Ok(Some(frame)) => info!(%peer, code = frame.code.0, reason = %frame.reason, "closed"),
         Ok(None) => info!(%peer, "closed"),

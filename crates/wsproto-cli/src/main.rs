@@ -1,9 +1,11 @@
 //! `wsproto`: a WebSocket server with a chat page, an interactive client, and a load generator.
 
 mod bench;
+mod broker;
 mod connect;
 mod http;
 mod memory;
+mod rooms;
 mod serve;
 mod tls;
 

@@ -1,4 +1,5 @@
-//! `wsproto serve`: the chat page at `/`, a chat room at `/chat`, an echo endpoint at `/echo`.
+//! `wsproto serve`: the chat page at `/`, chat rooms at `/chat` (the lobby) and `/chat/{room}`,
+//! an echo endpoint at `/echo`. With `--redis`, several `serve` nodes are one chat (`broker.rs`).
 //!
 //! One port serves plain HTTP and WebSocket, HTTP/1.1 and HTTP/2, as real applications do
 //! (hyper does the HTTP, in `http.rs`). Each connection runs in its own task under the core's
@@ -6,7 +7,9 @@
 //! those limits and never disturbs the others; `--max-connections` caps how many there are. Ctrl-C
 //! (or SIGTERM) sends close 1001 to every client and waits briefly for them.
 
+use crate::broker::{self, Broker};
 use crate::http;
+use crate::rooms::{Line, LineId, Rooms};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,8 +20,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, broadcast, watch};
 use tracing::{debug, info, warn};
+use wsproto_tokio::Utf8Bytes;
 use wsproto_tokio::wsproto::deflate::DeflateConfig;
-use wsproto_tokio::{CloseCode, CloseFrame, Config, Message, PreparedMessage, WebSocketStream};
+use wsproto_tokio::{CloseCode, CloseFrame, Config, Message, WebSocketStream};
 
 /// How long clients get to answer our close frame on shutdown.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -69,6 +73,29 @@ pub(crate) struct Args {
     /// PEM private key for --tls-cert.
     #[arg(long, requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Join the other `serve` nodes on this Redis server (redis://HOST:PORT/): a room spans
+    /// every node, counts its members across them, and keeps a history that a reconnecting
+    /// client can recover from. Without it, this node is a chat of its own.
+    #[arg(long, value_name = "URL")]
+    redis: Option<String>,
+    /// With --redis: seconds for which this node's member counts stand without a refresh (it
+    /// refreshes every third of it); a node that dies drops out of the counts within it.
+    #[arg(long, default_value = "15", value_parser = positive_seconds, value_name = "SECONDS", requires = "redis")]
+    presence_ttl: Duration,
+    /// With --redis: how many seconds back a reconnecting client can recover what it missed.
+    #[arg(long, default_value = "120", value_parser = positive_seconds, value_name = "SECONDS", requires = "redis")]
+    history_window: Duration,
+    /// With --redis: the most lines a room's history keeps.
+    #[arg(long, default_value_t = 1000, requires = "redis")]
+    history_len: usize,
+}
+
+/// A number of seconds above zero.
+fn positive_seconds(s: &str) -> Result<Duration, String> {
+    match crate::seconds(s)? {
+        Some(d) => Ok(d),
+        None => Err("must be more than 0".into()),
+    }
 }
 
 /// Checks a listening address: `HOST:PORT`, `[V6]:PORT`, or a bare port (on 127.0.0.1).
@@ -110,10 +137,11 @@ fn with_port(addr: &str, port: u16) -> String {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) subprotocols: Vec<String>,
-    /// The room: each line is encoded once and shared by every member's connection (one that
-    /// compresses encodes its own copy).
-    chat: broadcast::Sender<PreparedMessage>,
-    online: AtomicUsize,
+    /// The chat rooms on this node: each line is encoded once and shared by every member's
+    /// connection (one that compresses encodes its own copy).
+    rooms: Arc<Rooms>,
+    /// The link to the other nodes, with `--redis`.
+    broker: Option<Broker>,
     shutdown: watch::Receiver<bool>,
     /// Connections being served: HTTP connections (until they end or upgrade) and WebSockets.
     pub(crate) connections: AtomicUsize,
@@ -165,15 +193,34 @@ pub(crate) async fn run(args: Args) -> ExitCode {
     };
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     let (http, ws) = if tls.is_some() { ("https", "wss") } else { ("http", "ws") };
-    println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat and {ws}://{local}/echo)");
-    info!(deflate, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, max_connections = args.max_connections, "listening");
+    println!("wsproto serving on {http}://{local}/  (chat page; WebSocket at {ws}://{local}/chat[/ROOM] and {ws}://{local}/echo)");
+    info!(deflate, redis = args.redis, origins = ?args.allow_origin, subprotocols = ?args.subprotocol, ping_interval = ?args.ping_interval, max_connections = args.max_connections, "listening");
 
+    let rooms = Arc::new(Rooms::default());
+    let broker = match &args.redis {
+        Some(url) => {
+            let settings = broker::Settings {
+                url: url.clone(),
+                presence_ttl: args.presence_ttl,
+                history_window: args.history_window,
+                history_len: args.history_len,
+            };
+            match Broker::start(settings, rooms.clone()) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    eprintln!("wsproto serve: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     let (stop, shutdown) = watch::channel(false);
     let shared = Arc::new(Shared {
         config,
         subprotocols: args.subprotocol,
-        chat: broadcast::channel(1024).0,
-        online: AtomicUsize::new(0),
+        rooms,
+        broker,
         shutdown,
         connections: AtomicUsize::new(0),
         websockets: AtomicUsize::new(0),
@@ -320,10 +367,11 @@ async fn refuse(tcp: TcpStream, peer: SocketAddr, tls: Option<tokio_rustls::TlsA
     }
 }
 
-/// Runs a WebSocket's session: the chat room at `/chat` (under `name`), the echo otherwise.
-pub(crate) async fn session<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, path: &str, name: Option<&str>, shared: &Shared) -> Ending {
-    if path == "/chat" {
-        Box::pin(chat(ws, name.unwrap_or_default(), shared)).await
+/// Runs a WebSocket's session: a chat room at `/chat` and `/chat/{room}` (`query` holds the
+/// member's name and, on reconnection, the id of the last line it saw), the echo otherwise.
+pub(crate) async fn session<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, path: &str, query: Option<&str>, shared: &Shared) -> Ending {
+    if let Some(room) = crate::rooms::room_of(path) {
+        Box::pin(chat(ws, room, query, shared)).await
     } else {
         // By reference: a 900-byte stream moved into a callee's future would take space in both
         // futures for the connection's whole life.
@@ -376,22 +424,66 @@ async fn echo<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, shared: &Shared
     }
 }
 
-/// One chat room for everybody: each text message is broadcast to all, with the sender's name.
-async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, shared: &Shared) -> Ending {
-    let mut name: String = name.trim().chars().filter(|c| !c.is_control()).take(32).collect();
+/// The longest chat line passed on, in bytes of text: with the room's backlog of lines, it bounds
+/// what a room holds for its slowest member.
+const MAX_CHAT_TEXT: usize = 16 << 10;
+
+/// A member of a chat room: each text message goes to every member of the room (on every node,
+/// with `--redis`) with the sender's name and the number of members online.
+async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, room: &str, query: Option<&str>, shared: &Shared) -> Ending {
+    let mut name: String =
+        http::query_param(query, "name").unwrap_or_default().trim().chars().filter(|c| !c.is_control()).take(32).collect();
     if name.is_empty() {
         name = "anonymous".into();
     }
-    let mut room = shared.chat.subscribe();
-    let online = shared.online.fetch_add(1, Ordering::SeqCst) + 1;
-    announce(shared, serde_json::json!({ "type": "join", "name": name, "online": online }));
+    let membership = shared.rooms.join(room);
+    let room = membership.room.clone();
+    let result = Box::pin(member(ws, &room, &name, membership.lines, http::query_param(query, "last_id"), shared)).await;
+    shared.rooms.leave(room.clone());
+    say(shared, &room, serde_json::json!({ "type": "leave", "name": name }));
+    result
+}
+
+/// A member's time in the room: what it missed, if it is back, then its lines and the room's.
+async fn member<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut Ws<S>,
+    room: &Arc<str>,
+    name: &str,
+    mut lines: broadcast::Receiver<Line>,
+    last_seen: Option<String>,
+    shared: &Shared,
+) -> Ending {
+    // Already subscribed to the room's lines, so nothing said from here on is lost; what the
+    // history gives is skipped when the room brings it again.
+    let mut replayed_up_to = None;
+    if let Some(last) = last_seen {
+        let history = match (LineId::parse(&last), &shared.broker) {
+            (Some(after), Some(broker)) => broker.history(room, after).await,
+            _ => None,
+        };
+        match history {
+            Some(history) => {
+                if history.gap {
+                    ws.feed(gap_notice(Some(&last), None)).await?;
+                }
+                for line in history.lines {
+                    ws.feed_prepared(&line.message).await?;
+                    replayed_up_to = line.id.or(replayed_up_to);
+                }
+                ws.flush().await?;
+            }
+            // No history to ask (no --redis, Redis away, or an id that is not one of ours).
+            None => ws.send(gap_notice(Some(&last), None)).await?,
+        }
+    }
+    say(shared, room, serde_json::json!({ "type": "join", "name": name }));
     let mut shutdown = shared.shutdown.clone();
     // One shutdown future for the whole connection, as in `echo`.
     let shutdown = shutdown.changed();
     tokio::pin!(shutdown);
     let mut closing = false;
     let mut peer_close = None;
-    let result = loop {
+    loop {
         tokio::select! {
             m = ws.recv() => match m {
                 Some(Ok(Message::Text(text))) => {
@@ -400,41 +492,68 @@ async fn chat<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Ws<S>, name: &str, sha
                         Ok(v) => v.get("text").and_then(|t| t.as_str()).map(str::to_owned),
                         Err(_) => Some(text.to_string()),
                     };
-                    if let Some(said) = said {
-                        announce(shared, serde_json::json!({ "type": "message", "from": name, "text": said }));
+                    if let Some(mut said) = said {
+                        if said.len() > MAX_CHAT_TEXT {
+                            let mut end = MAX_CHAT_TEXT;
+                            while !said.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                            said.truncate(end);
+                        }
+                        say(shared, room, serde_json::json!({ "type": "message", "from": name, "text": said }));
                     }
                 }
                 Some(Ok(Message::Close(frame))) => peer_close = frame,
                 Some(Ok(_)) => {}
-                Some(Err(e)) => break Err(e),
-                None => break Ok(peer_close),
+                Some(Err(e)) => return Err(e),
+                None => return Ok(peer_close),
             },
-            said = room.recv() => match said {
+            line = lines.recv() => match line {
                 Ok(line) if !closing => {
-                    if let Err(e) = ws.send_prepared(&line).await {
-                        break Err(e);
+                    // Lines from the history came first; the room brings some of them again.
+                    if line.id.is_some() && line.id <= replayed_up_to {
+                        continue;
                     }
+                    ws.send_prepared(&line.message).await?;
                 }
                 Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(missed)) => warn!(name, missed, "a slow chat client missed messages"),
-                Err(broadcast::error::RecvError::Closed) => break Ok(peer_close),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    // This member does not keep up (it does not read, or reads slowly): it loses
+                    // the oldest lines rather than hold the room back or grow the backlog, and
+                    // is told, so that it can reconnect with its last id to recover them.
+                    warn!(name, room = &**room, missed, "a slow chat client missed lines");
+                    if !closing {
+                        ws.send(gap_notice(None, Some(missed))).await?;
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(peer_close),
             },
             _ = &mut shutdown, if !closing => {
                 closing = true;
-                if let Err(e) = ws.close(Some(going_away())).await {
-                    break Err(e);
-                }
+                ws.close(Some(going_away())).await?;
             }
         }
-    };
-    let online = shared.online.fetch_sub(1, Ordering::SeqCst) - 1;
-    announce(shared, serde_json::json!({ "type": "leave", "name": name, "online": online }));
-    result
+    }
 }
 
-fn announce(shared: &Shared, value: serde_json::Value) {
-    // No subscribers is fine: nobody to tell.
-    let _ = shared.chat.send(PreparedMessage::text(value.to_string()));
+/// Tells a member that lines are missing: those after `after` that the history no longer has,
+/// or `missed` lines it fell behind on.
+fn gap_notice(after: Option<&str>, missed: Option<u64>) -> Message {
+    let notice = serde_json::json!({ "type": "gap", "after": after, "missed": missed });
+    Message::Text(Utf8Bytes::from(notice.to_string()))
+}
+
+/// Says `line` in `room`: through Redis to every node with `--redis` (to this node's members
+/// only while Redis is away or cannot keep up), to this node's members otherwise.
+fn say(shared: &Shared, room: &Arc<str>, line: serde_json::Value) {
+    match &shared.broker {
+        Some(broker) => {
+            if let Err(line) = broker.say(room.clone(), line) {
+                shared.rooms.say_here(room, line);
+            }
+        }
+        None => shared.rooms.say_here(room, line),
+    }
 }
 
 #[cfg(test)]

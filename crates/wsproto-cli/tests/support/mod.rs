@@ -40,6 +40,17 @@ impl Server {
         Server { child, addr }
     }
 
+    /// Kills the process at once (SIGKILL: no close frames, no goodbye to anyone).
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// `ws://ADDR/echo`.
     pub(crate) fn echo_url(&self) -> String {
         format!("ws://{}/echo", self.addr)
