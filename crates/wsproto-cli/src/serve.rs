@@ -508,26 +508,39 @@ async fn member<S: AsyncRead + AsyncWrite + Unpin>(
                 Some(Err(e)) => return Err(e),
                 None => return Ok(peer_close),
             },
-            line = lines.recv() => match line {
-                Ok(line) if !closing => {
-                    // Lines from the history came first; the room brings some of them again.
-                    if line.id.is_some() && line.id <= replayed_up_to {
-                        continue;
+            line = lines.recv() => {
+                if closing {
+                    // Our close is out: nothing more may be sent.
+                    if matches!(line, Err(broadcast::error::RecvError::Closed)) {
+                        return Ok(peer_close);
                     }
-                    ws.send_prepared(&line.message).await?;
+                    continue;
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    // This member does not keep up (it does not read, or reads slowly): it loses
-                    // the oldest lines rather than hold the room back or grow the backlog, and
-                    // is told, so that it can reconnect with its last id to recover them.
-                    warn!(name, room = &**room, missed, "a slow chat client missed lines");
-                    if !closing {
-                        ws.send(gap_notice(None, Some(missed))).await?;
+                // This line and every one already waiting go out with one write.
+                let mut next = Some(line);
+                while let Some(line) = next.take() {
+                    match line {
+                        // Lines from the history came first; the room brings some of them again.
+                        Ok(line) if line.id.is_some() && line.id <= replayed_up_to => {}
+                        Ok(line) => ws.feed_prepared(&line.message).await?,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            // This member does not keep up (it does not read, or reads slowly):
+                            // it loses the oldest lines rather than hold the room back or grow
+                            // the backlog, and is told, so that it can reconnect with its last
+                            // id to recover them.
+                            warn!(name, room = &**room, missed, "a slow chat client missed lines");
+                            ws.feed(gap_notice(None, Some(missed))).await?;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return Ok(peer_close),
                     }
+                    next = match lines.try_recv() {
+                        Ok(line) => Some(Ok(line)),
+                        Err(broadcast::error::TryRecvError::Lagged(missed)) => Some(Err(broadcast::error::RecvError::Lagged(missed))),
+                        Err(_) => None,
+                    };
                 }
-                Err(broadcast::error::RecvError::Closed) => return Ok(peer_close),
-            },
+                ws.flush().await?;
+            }
             _ = &mut shutdown, if !closing => {
                 closing = true;
                 ws.close(Some(going_away())).await?;

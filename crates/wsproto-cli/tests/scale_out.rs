@@ -97,11 +97,15 @@ fn node(redis: &Redis, extra: &[&str]) -> Server {
 /// Joins `room` on `server` as `name`, and waits for its own join notice (by then the node is
 /// subscribed to the room and its count includes the member).
 async fn join(server: &Server, room: &str, name: &str, last_id: Option<&str>) -> Ws {
+    join_with(server, room, name, last_id, wsproto_tokio::default_config()).await
+}
+
+async fn join_with(server: &Server, room: &str, name: &str, last_id: Option<&str>, config: wsproto_tokio::Config) -> Ws {
     let mut url = format!("ws://{}/chat/{room}?name={name}", server.addr);
     if let Some(id) = last_id {
         url.push_str(&format!("&last_id={id}"));
     }
-    let (mut ws, _) = wsproto_tokio::connect(url).await.unwrap();
+    let (mut ws, _) = wsproto_tokio::connect_with(url, config).await.unwrap();
     until(&mut ws, |v| v["type"] == "join" && v["name"] == name).await;
     ws
 }
@@ -316,4 +320,67 @@ async fn a_client_is_told_when_the_history_no_longer_reaches_back() {
 fn id(s: &str) -> (u64, u64) {
     let (ms, seq) = s.split_once('-').unwrap();
     (ms.parse().unwrap(), seq.parse().unwrap())
+}
+
+#[tokio::test]
+async fn a_member_that_does_not_read_loses_the_oldest_lines_is_told_and_holds_nobody_back() {
+    // One node, no Redis: the policy is the node's own. Without compression, so that 32 MB
+    // really go through (and quickly).
+    let server = Server::start(&["--ping-interval", "0"]);
+    let plain = || wsproto_tokio::Config::default().ping_interval(None);
+    let talker = join_with(&server, "slow", "talker", None, plain()).await;
+    let mut fast = join_with(&server, "slow", "fast", None, plain()).await;
+    let mut sleeper = join_with(&server, "slow", "sleeper", None, plain()).await;
+    let (mut talk, mut talker_lines) = talker.split();
+    // The talker's own lines come back to it: taken on the side.
+    let draining = tokio::spawn(async move { while let Some(Ok(_)) = talker_lines.next().await {} });
+    let rss_before = server.rss_kib().0;
+    let reading = tokio::spawn(async move {
+        let mut got = 0;
+        while got < 8000 {
+            if next(&mut fast).await["type"] == "message" {
+                got += 1;
+            }
+        }
+        fast
+    });
+    // Text that would not compress either.
+    let mut x = 0x2545_f491_u32;
+    let mut noise = || -> String {
+        (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect()
+    };
+    for i in 0..8000 {
+        let line = serde_json::json!({ "type": "message", "text": format!("{i} {}", noise()) }).to_string();
+        talk.send(Message::text(line)).await.unwrap();
+    }
+    // The member that reads gets every line although another does not read at all.
+    let _fast = timeout(Duration::from_secs(30), reading).await.expect("the room was held back").unwrap();
+    let rss_during = server.rss_kib().0;
+    // 32 MB went through; what the sleeper's connection holds is bounded by its room's backlog
+    // (1,024 lines) and its socket, not by what it missed.
+    assert!(rss_during < rss_before + 24 * 1024, "{rss_before} KiB → {rss_during} KiB");
+    // The sleeper wakes: it is told what it missed, and the rest arrive in order.
+    let mut lines = Vec::new();
+    loop {
+        let line = next(&mut sleeper).await;
+        let last = line["type"] == "message" && line["text"].as_str().unwrap().starts_with("7999 ");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    let missed: u64 = lines.iter().filter(|v| v["type"] == "gap").map(|v| v["missed"].as_u64().unwrap()).sum();
+    let got = texts(&lines).len() as u64;
+    assert!(missed > 0, "the sleeper fell behind by more than the backlog and was told");
+    assert_eq!(got + missed, 8000, "each line either arrived or was counted as missed");
+    let numbers: Vec<u64> = texts(&lines).iter().map(|t| t.split(' ').next().unwrap().parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "what arrives is in order");
+    draining.abort();
 }
