@@ -36,6 +36,13 @@ pub(crate) struct Args {
     /// Seconds between keepalive pings (0: off).
     #[arg(long, default_value = "20", value_parser = crate::seconds)]
     ping_interval: crate::MaybeDuration,
+    /// Seconds to wait for the answer to a keepalive ping before the peer counts as gone (0:
+    /// forever).
+    #[arg(long, default_value = "20", value_parser = crate::seconds)]
+    ping_timeout: crate::MaybeDuration,
+    /// Seconds to wait for the peer's answer to our close frame (0: forever).
+    #[arg(long, default_value = "10", value_parser = crate::seconds)]
+    close_timeout: crate::MaybeDuration,
     /// Trust exactly the certificates in this PEM file for wss:// (a self-signed server, say).
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
@@ -113,6 +120,8 @@ pub(crate) fn explain(e: &Error) -> String {
 async fn session(args: &Args) -> Result<ExitCode, String> {
     let request = request(args)?;
     let mut config = Config::default().ping_interval(args.ping_interval);
+    config.ping_timeout = args.ping_timeout;
+    config.close_timeout = args.close_timeout;
     if args.deflate {
         config = config.with_deflate();
     }
@@ -253,6 +262,8 @@ mod tests {
             subprotocol: vec!["chat".into()],
             deflate: false,
             ping_interval: None,
+            ping_timeout: None,
+            close_timeout: None,
             ca_cert: None,
             proxy: None,
             proxy_ca_cert: None,

@@ -63,11 +63,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command {
+    let code = match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Connect(args) => runtime.block_on(connect::run(args)),
         Command::Bench(args) => runtime.block_on(bench::run(args)),
-    }
+    };
+    // Not a plain drop: `connect` reads stdin on a blocking thread whose read cannot be
+    // cancelled, and dropping the runtime would wait for it, so a client whose connection died
+    // would hang until the next line of input.
+    runtime.shutdown_background();
+    code
 }
 
 /// A duration in seconds where 0 means "off". (An alias, so that clap does not read the

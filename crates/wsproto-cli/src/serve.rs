@@ -59,6 +59,13 @@ pub(crate) struct Args {
     /// Seconds between keepalive pings (0: off). Unanswered pings close the connection.
     #[arg(long, default_value = "20", value_parser = crate::seconds)]
     ping_interval: crate::MaybeDuration,
+    /// Seconds to wait for the answer to a keepalive ping before the peer counts as gone (0:
+    /// forever).
+    #[arg(long, default_value = "20", value_parser = crate::seconds)]
+    ping_timeout: crate::MaybeDuration,
+    /// Seconds to wait for the peer's answer to our close frame (0: forever).
+    #[arg(long, default_value = "10", value_parser = crate::seconds)]
+    close_timeout: crate::MaybeDuration,
     /// Seconds a client gets to send its request (and, with TLS, finish the TLS handshake).
     #[arg(long, default_value = "10", value_parser = crate::seconds)]
     handshake_timeout: crate::MaybeDuration,
@@ -163,6 +170,8 @@ impl Shared {
 pub(crate) async fn run(args: Args) -> ExitCode {
     let mut config =
         Config::default().max_message_size(args.max_message_size).max_frame_size(args.max_message_size).ping_interval(args.ping_interval);
+    config.ping_timeout = args.ping_timeout;
+    config.close_timeout = args.close_timeout;
     config.allowed_origins = args.allow_origin.clone();
     config.handshake_timeout = args.handshake_timeout;
     let deflate = args.deflate_on();
