@@ -123,7 +123,11 @@ async fn client(id: u64, url: String, until: Instant, totals: Arc<Totals>, laten
 /// The server's resident memory (KiB) and open descriptors.
 fn server_usage(pid: u32) -> (u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok()).unwrap_or(0);
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0);
     (rss, fds)
 }
@@ -142,11 +146,13 @@ async fn main() {
     let until = start + duration;
     let totals = Arc::new(Totals::default());
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).unwrap()));
-    let tasks: Vec<_> =
-        (0..clients).map(|id| tokio::spawn(client(id, url.clone(), until, totals.clone(), latency.clone()))).collect();
+    let tasks: Vec<_> = (0..clients).map(|id| tokio::spawn(client(id, url.clone(), until, totals.clone(), latency.clone()))).collect();
 
     println!("soak: {clients} clients against {url} for {} s (pid {pid})", duration.as_secs());
-    println!("{:>6} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6} {:>7}", "time", "msgs/s", "p50 ms", "p99 ms", "p99.9 ms", "RSS KiB", "fds", "errors");
+    println!(
+        "{:>6} {:>9} {:>8} {:>8} {:>9} {:>9} {:>6} {:>7}",
+        "time", "msgs/s", "p50 ms", "p99 ms", "p99.9 ms", "RSS KiB", "fds", "errors"
+    );
     let mut samples = Vec::new();
     let mut last = 0;
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + Duration::from_secs(10), Duration::from_secs(10));
