@@ -25,7 +25,7 @@ trap 'rm -rf "$scratch"' EXIT
 
 run() {
   local t=$1
-  mkdir -p "$scratch/$t" "artifacts/$t"
+  mkdir -p "$scratch/$t" "artifacts/$t" "corpus/$t"
   if cargo +nightly fuzz run --release --debug-assertions "$t" "$scratch/$t" "corpus/$t" -- \
       -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
     echo "fuzz: $t: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$') runs, no crash"
