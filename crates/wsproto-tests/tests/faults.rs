@@ -203,6 +203,32 @@ async fn a_peer_that_stops_answering_pings_is_dropped_at_interval_plus_timeout()
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_close_after_a_quiet_minute_gives_the_peer_the_whole_close_timeout() {
+    let (mut ws, mut client) = duplex_pair(Config::default().close_timeout(Some(Duration::from_secs(10)))).await;
+    // A minute with nothing said, then our close; the peer takes 5 s to answer.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let peer = tokio::spawn(async move {
+        let mut buf = [0u8; 64];
+        let n = client.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], &[0x88, 0x02, 0x03, 0xe8], "our close frame, 1000");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        client.write_all(&frame(0x88, &1000u16.to_be_bytes())).await.unwrap();
+        // Then the server ends the transport.
+        assert_eq!(client.read(&mut buf).await.unwrap(), 0);
+    });
+    let closing = tokio::time::Instant::now();
+    ws.close(None).await.unwrap();
+    let answer = ws.next().await;
+    assert!(
+        matches!(&answer, Some(Ok(Message::Close(Some(f)))) if f.code == wsproto::CloseCode::NORMAL),
+        "the peer's answer, not the close timeout: {answer:?}"
+    );
+    assert!(ws.next().await.is_none(), "then a clean end");
+    assert_eq!(closing.elapsed(), Duration::from_secs(5));
+    peer.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_peer_that_answers_pings_stays_connected() {
     let (mut ws, client) = duplex_pair(wsproto_tokio::default_config()).await;
     // A well-behaved peer on our own client core, answering pings automatically.

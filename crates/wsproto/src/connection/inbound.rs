@@ -335,7 +335,7 @@ impl Connection {
             }
             State::Open => {
                 self.state = State::CloseReceived;
-                self.timers.close = self.timers.after(self.settings.close_timeout);
+                self.timers.start_close(self.settings.close_timeout);
             }
             State::CloseSent => self.after_close_exchange(),
             _ => {}

@@ -407,7 +407,7 @@ impl Connection {
             Role::Server => self.finish(true, None),
             Role::Client => {
                 self.state = State::AwaitingEof;
-                self.timers.close = self.timers.after(self.settings.close_timeout);
+                self.timers.start_close(self.settings.close_timeout);
                 if self.eof {
                     self.finish(true, None);
                 }

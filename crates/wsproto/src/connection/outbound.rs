@@ -178,7 +178,7 @@ impl Connection {
             State::Open => {
                 self.write_close(code, reason);
                 self.state = State::CloseSent;
-                self.timers.close = self.timers.after(self.settings.close_timeout);
+                self.timers.start_close(self.settings.close_timeout);
                 Ok(())
             }
             State::CloseReceived => {

@@ -15,6 +15,9 @@ pub(crate) struct Timers {
     pub(crate) handshake: Option<Instant>,
     /// Waiting for the peer's close frame, or (client) for the server to end the transport.
     pub(crate) close: Option<Instant>,
+    /// The close timer, started but not yet placed in time: it runs from the next time passed
+    /// in (see [`Timers::start_close`]).
+    pub(crate) close_unplaced: Option<Duration>,
     pub(crate) next_ping: Option<Instant>,
     pub(crate) pong: Option<Instant>,
     pub(crate) idle: Option<Instant>,
@@ -34,6 +37,15 @@ impl Timers {
         if now > self.now {
             self.now = now;
         }
+    }
+
+    /// Starts the close timer. The latest time passed in may be long past: an application can
+    /// close a connection that has been quiet for a minute without telling the time first. So
+    /// the timer runs from the next time passed in, which [`Connection::poll_timeout`] asks for
+    /// at once.
+    pub(crate) fn start_close(&mut self, d: Option<Duration>) {
+        self.close = None;
+        self.close_unplaced = d;
     }
 
     pub(crate) fn after(&self, d: Option<Duration>) -> Option<Instant> {
@@ -58,6 +70,9 @@ impl Connection {
     /// keeps the idle timer precise; a time earlier than one seen before is ignored.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timers.advance(now);
+        if let Some(d) = self.timers.close_unplaced.take() {
+            self.timers.close = Some(self.timers.now + d);
+        }
         let t = &self.timers;
         match self.state {
             State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => {
@@ -96,12 +111,15 @@ impl Connection {
 
     /// The next deadline. Sleep until then and call [`handle_timeout`](Connection::handle_timeout).
     ///
-    /// Never earlier than the latest time passed in, unless a deadline is already due.
+    /// Never earlier than the latest time passed in, unless a deadline is already due. Right after
+    /// a close frame is sent or received it is the latest time passed in: the close timeout
+    /// starts from the current time, which the connection does not know until it is told.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = &self.timers;
         match self.state {
             State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => t.handshake,
             State::Open => earliest(&[t.pong, t.idle, t.next_ping, t.hibernate]),
+            State::CloseSent | State::CloseReceived | State::AwaitingEof if t.close_unplaced.is_some() => Some(t.now),
             State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
             State::Closed => None,
         }

@@ -115,6 +115,9 @@ fn the_client_waits_for_the_server_to_end_the_transport() {
     let evs = events(&mut c);
     assert_eq!(evs.len(), 1, "no Closed until the server ends the transport: {evs:?}");
     assert_eq!(c.state(), ConnectionState::Closing);
+    // The wait starts when the connection is next told the time, which it asks for at once.
+    assert_eq!(c.poll_timeout(), Some(Instant::from_secs(0)));
+    c.handle_timeout(Instant::from_secs(0));
     assert_eq!(c.poll_timeout(), Some(Instant::from_secs(10)));
     c.receive_eof();
     let evs = events(&mut c);
@@ -129,6 +132,8 @@ fn the_client_gives_up_waiting_for_the_server_after_the_close_timeout() {
     c.receive(&server_frame(0x88, &close_payload(1000, "")));
     assert!(matches!(c.poll_event(), Some(Event::CloseReceived(_))));
     assert_eq!(c.poll_event(), None);
+    c.handle_timeout(Instant::from_secs(0));
+    assert_eq!(c.poll_timeout(), Some(Instant::from_secs(3)));
     c.handle_timeout(Instant::from_secs(3));
     let evs = events(&mut c);
     assert!(closed(&evs).clean, "the closing handshake itself completed");
@@ -139,6 +144,8 @@ fn a_peer_that_never_answers_our_close_times_out() {
     let mut s = open_server(Config::default());
     s.handle_timeout(Instant::from_secs(5));
     s.close(CloseCode::NORMAL, "").unwrap();
+    assert_eq!(s.poll_timeout(), Some(Instant::from_secs(5)), "the connection asks for the time");
+    s.handle_timeout(Instant::from_secs(5));
     assert_eq!(s.poll_timeout(), Some(Instant::from_secs(15)));
     s.handle_timeout(Instant::from_secs(14));
     assert_eq!(s.poll_event(), None);
@@ -147,6 +154,24 @@ fn a_peer_that_never_answers_our_close_times_out() {
     let c = closed(&evs);
     assert_eq!(c.error, Some(ConnectionError::CloseTimeout));
     assert_eq!(c.code(), CloseCode::ABNORMAL);
+}
+
+#[test]
+fn the_close_timeout_runs_from_the_next_time_told_not_from_a_quiet_minute_ago() {
+    // Open at 0, then a minute without a word: the application closes at 60 s without telling
+    // the connection the time first. The peer's answer must get the whole close timeout.
+    let mut s = open_server(Config::default().close_timeout(Some(Duration::from_secs(10))));
+    s.close(CloseCode::NORMAL, "").unwrap();
+    drain(&mut s);
+    assert_eq!(s.poll_timeout(), Some(Instant::from_secs(0)), "due at once: the connection needs the time");
+    s.handle_timeout(Instant::from_secs(60));
+    assert_eq!(events(&mut s), vec![], "not timed out: the wait has only begun");
+    assert_eq!(s.poll_timeout(), Some(Instant::from_secs(70)));
+    s.handle_timeout(Instant::from_secs(69));
+    assert_eq!(s.poll_event(), None);
+    s.handle_timeout(Instant::from_secs(70));
+    let evs = events(&mut s);
+    assert_eq!(closed(&evs).error, Some(ConnectionError::CloseTimeout));
 }
 
 #[test]
