@@ -247,13 +247,10 @@ impl Connector for Blocking {
         tls: &wsproto_io::tls::TlsConnector,
         deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
-        match stream {
-            crate::MaybeTlsStream::Plain(tcp) => Ok(crate::MaybeTlsStream::Rustls(Box::new(tls_handshake(tcp, name, tls, deadline)?))),
-            crate::MaybeTlsStream::ProxyTls(to_proxy) => {
-                Ok(crate::MaybeTlsStream::RustlsInProxyTls(Box::new(tls_handshake(*to_proxy, name, tls, deadline)?)))
-            }
-            already => Ok(already),
-        }
+        let inner = name.clone();
+        stream
+            .add_server_tls(async |tcp| tls_handshake(tcp, name, tls, deadline), async |proxy| tls_handshake(proxy, inner, tls, deadline))
+            .await
     }
 
     #[cfg(feature = "rustls")]
@@ -263,8 +260,7 @@ impl Connector for Blocking {
         tls: &wsproto_io::tls::TlsConnector,
         deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
-        let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
-        Ok(crate::MaybeTlsStream::ProxyTls(Box::new(tls_handshake(tcp, name, tls, deadline)?)))
+        stream.add_proxy_tls(async |tcp| tls_handshake(tcp, name, tls, deadline)).await
     }
 }
 

@@ -30,6 +30,36 @@ pub enum MaybeTlsStream<S, T, U> {
     RustlsInProxyTls(U),
 }
 
+impl<S, T, U> MaybeTlsStream<S, Box<T>, Box<U>> {
+    /// Puts the server's TLS (`wss://`) on the stream: over TCP, or inside the TLS with an
+    /// `https://` proxy. A stream that has it already comes back as it was.
+    ///
+    /// The adapters' `Connector::tls` call this with their runtime's handshake, over TCP
+    /// (`over_tcp`) and over TLS with the proxy (`over_proxy_tls`), so which layer goes where
+    /// is decided here, once.
+    pub async fn add_server_tls(
+        self,
+        over_tcp: impl AsyncFnOnce(S) -> io::Result<T>,
+        over_proxy_tls: impl AsyncFnOnce(T) -> io::Result<U>,
+    ) -> io::Result<Self> {
+        match self {
+            MaybeTlsStream::Plain(tcp) => Ok(MaybeTlsStream::Rustls(Box::new(over_tcp(tcp).await?))),
+            MaybeTlsStream::ProxyTls(to_proxy) => Ok(MaybeTlsStream::RustlsInProxyTls(Box::new(over_proxy_tls(*to_proxy).await?))),
+            already => Ok(already),
+        }
+    }
+
+    /// Puts TLS with an `https://` proxy on a plain TCP stream, with the runtime's handshake
+    /// (`over_tcp`); the tunnel, and any TLS with the server, then run inside it. Any other
+    /// stream comes back as it was.
+    pub async fn add_proxy_tls(self, over_tcp: impl AsyncFnOnce(S) -> io::Result<T>) -> io::Result<Self> {
+        match self {
+            MaybeTlsStream::Plain(tcp) => Ok(MaybeTlsStream::ProxyTls(Box::new(over_tcp(tcp).await?))),
+            other => Ok(other),
+        }
+    }
+}
+
 /// Calls `$call` on whichever stream is inside `$self` (a `Pin<&mut MaybeTlsStream>`).
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 macro_rules! pinned {

@@ -141,13 +141,8 @@ impl Connector for Smol {
         _deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
         let connector = futures_rustls::TlsConnector::from(tls.config().clone());
-        match stream {
-            crate::MaybeTlsStream::Plain(tcp) => Ok(crate::MaybeTlsStream::Rustls(Box::new(connector.connect(name, tcp).await?))),
-            crate::MaybeTlsStream::ProxyTls(to_proxy) => {
-                Ok(crate::MaybeTlsStream::RustlsInProxyTls(Box::new(connector.connect(name, *to_proxy).await?)))
-            }
-            already => Ok(already),
-        }
+        let inner = name.clone();
+        stream.add_server_tls(async |tcp| connector.connect(name, tcp).await, async |proxy| connector.connect(inner, proxy).await).await
     }
 
     #[cfg(feature = "rustls")]
@@ -157,8 +152,7 @@ impl Connector for Smol {
         tls: &wsproto_io::tls::TlsConnector,
         _deadline: Option<Instant>,
     ) -> io::Result<crate::ClientStream> {
-        let crate::MaybeTlsStream::Plain(tcp) = stream else { return Ok(stream) };
         let connector = futures_rustls::TlsConnector::from(tls.config().clone());
-        Ok(crate::MaybeTlsStream::ProxyTls(Box::new(connector.connect(name, tcp).await?)))
+        stream.add_proxy_tls(async |tcp| connector.connect(name, tcp).await).await
     }
 }
