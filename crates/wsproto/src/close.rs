@@ -164,6 +164,36 @@ mod tests {
     }
 
     #[test]
+    fn codes_read_with_their_registered_names() {
+        use alloc::string::ToString;
+        let names = [
+            (1000, "normal closure"),
+            (1001, "going away"),
+            (1002, "protocol error"),
+            (1003, "unsupported data"),
+            (1005, "no status received"),
+            (1006, "abnormal closure"),
+            (1007, "invalid payload data"),
+            (1008, "policy violation"),
+            (1009, "message too big"),
+            (1010, "mandatory extension"),
+            (1011, "internal error"),
+            (1012, "service restart"),
+            (1013, "try again later"),
+            (1014, "bad gateway"),
+            (1015, "TLS handshake failure"),
+        ];
+        for (code, name) in names {
+            assert_eq!(CloseCode::from(code).to_string(), alloc::format!("{code} ({name})"));
+            assert_eq!(u16::from(CloseCode(code)), code);
+        }
+        assert_eq!(CloseCode(4000).to_string(), "4000", "an application's code has no name");
+        assert_eq!(alloc::format!("{:?}", CloseCode(1000)), "CloseCode(1000)");
+        assert_eq!(CloseFrame::new(CloseCode(1001), "").to_string(), "1001 (going away)");
+        assert_eq!(CloseFrame::new(CloseCode(4000), "bye").to_string(), "4000: bye");
+    }
+
+    #[test]
     fn parse_close_payloads() {
         assert_eq!(parse_close_payload(Bytes::new()), Ok(None));
         assert_eq!(parse_close_payload(Bytes::from_static(&[0x03])), Err(ClosePayloadError::OneByte));

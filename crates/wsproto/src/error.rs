@@ -310,4 +310,52 @@ mod tests {
         let e = HandshakeError::Rejected { status: 404, headers: Headers::new(), body: b"no such room\n".to_vec() };
         assert_eq!(e.to_string(), "the server rejected the handshake with HTTP 404: no such room");
     }
+
+    #[test]
+    fn every_error_says_what_happened() {
+        use alloc::string::ToString;
+        let cases: [(&dyn fmt::Display, &str); 24] = [
+            (&HandshakeError::RejectedByApplication(401), "the application rejected the handshake with 401"),
+            (&HandshakeError::BadResponse("no Upgrade header"), "bad handshake response: no Upgrade header"),
+            (&HandshakeError::UnexpectedSubprotocol("mqtt".into()), "the server chose subprotocol \"mqtt\", which was not offered"),
+            (&HandshakeError::UnexpectedExtension("x-zip".into()), "the server answered with extension \"x-zip\", which was not offered"),
+            (&HandshakeError::Timeout, "the opening handshake timed out"),
+            (&HandshakeError::UnexpectedEof, "the connection ended during the opening handshake"),
+            (
+                &HandshakeError::Rejected { status: 503, headers: Headers::new(), body: Vec::new() },
+                "the server rejected the handshake with HTTP 503",
+            ),
+            (&LocalError::NotOpen, "the opening handshake has not finished"),
+            (&LocalError::Closing, "the connection is closing or closed"),
+            (&LocalError::WriteBufferFull { buffered: 200, limit: 100 }, "write buffer full: 200 bytes buffered, limit 100"),
+            (&LocalError::ControlPayloadTooLong(126), "control frame payload of 126 bytes (at most 125)"),
+            (&LocalError::InvalidCloseCode(CloseCode(1005)), "close code 1005 may not be sent"),
+            (&LocalError::FragmentInProgress, "a fragmented message is still being sent"),
+            (&LocalError::FragmentKindMismatch, "fragment kind differs from the message it continues"),
+            (&LocalError::NoRequestPending, "no handshake request is waiting for an answer"),
+            (&LocalError::SubprotocolNotOffered("chat".into()), "subprotocol \"chat\" was not offered by the client"),
+            (&LocalError::InvalidHeader("x\r\ny".into()), "invalid header \"x\\r\\ny\""),
+            (&LocalError::Extension("window too small"), "extension failed: window too small"),
+            (&ConnectionError::Protocol(ProtocolError::UnmaskedFrame), "protocol error: unmasked frame from a client"),
+            (&ConnectionError::Handshake(HandshakeError::Timeout), "handshake failed: the opening handshake timed out"),
+            (&ConnectionError::KeepaliveTimeout, "keepalive ping timed out"),
+            (&ConnectionError::CloseTimeout, "the peer did not answer the close frame in time"),
+            (&ConnectionError::UnexpectedEof, "the connection ended without a closing handshake"),
+            (&ProtocolError::InvalidExtensionData("bad block"), "invalid extension data: bad block"),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn a_connection_error_leads_to_its_cause() {
+        use core::error::Error;
+        let protocol = ConnectionError::from(ProtocolError::InvalidUtf8);
+        assert_eq!(protocol.source().map(|e| e.to_string()), Some(ProtocolError::InvalidUtf8.to_string()));
+        let handshake = ConnectionError::from(HandshakeError::UnexpectedEof);
+        assert_eq!(handshake.source().map(|e| e.to_string()), Some(HandshakeError::UnexpectedEof.to_string()));
+        assert!(ConnectionError::KeepaliveTimeout.source().is_none());
+        assert_eq!(HandshakeError::RejectedByApplication(401).status(), Some(401));
+    }
 }

@@ -336,4 +336,61 @@ mod tests {
         let closed = Event::Closed(Box::new(Closed { sent: None, received: None, clean: false, error: None }));
         assert_eq!(Message::try_from(closed.clone()), Err(closed));
     }
+
+    #[test]
+    fn conversions_pick_the_kind_and_payloads_come_out_whole() {
+        for m in [Message::from("hi"), Message::from(String::from("hi")), Message::from(Utf8Bytes::from("hi"))] {
+            assert_eq!((m.as_text(), m.is_text()), (Some("hi"), true));
+        }
+        for m in [Message::from(vec![1u8, 2]), Message::from(&[1u8, 2][..]), Message::from(Bytes::from_static(&[1, 2]))] {
+            assert_eq!((m.as_text(), m.payload()), (None, &[1u8, 2][..]));
+        }
+        let fragment = Message::Fragment { kind: MessageKind::Binary, payload: Bytes::from_static(b"part"), first: true, last: false };
+        assert!(fragment.is_fragment() && !Message::text("x").is_fragment());
+        assert_eq!(fragment.payload(), b"part");
+        assert_eq!(fragment.into_data(), Bytes::from_static(b"part"));
+        assert_eq!(Message::Close(None).into_data(), Bytes::new());
+        let bye = Message::Close(Some(CloseFrame::new(CloseCode::GOING_AWAY, "bye")));
+        assert_eq!(bye.clone().into_data(), Bytes::from_static(b"bye"));
+        assert_eq!(bye.into_text().unwrap(), "bye");
+        for (event, message) in [
+            (Event::Binary(Bytes::from_static(b"b")), Message::binary(&b"b"[..])),
+            (Event::Ping(Bytes::from_static(b"p")), Message::Ping(Bytes::from_static(b"p"))),
+            (Event::Pong(Bytes::from_static(b"q")), Message::Pong(Bytes::from_static(b"q"))),
+            (
+                Event::Fragment { kind: MessageKind::Text, payload: Bytes::from_static(b"f"), first: false, last: true },
+                Message::Fragment { kind: MessageKind::Text, payload: Bytes::from_static(b"f"), first: false, last: true },
+            ),
+        ] {
+            assert_eq!(Message::try_from(event), Ok(message));
+        }
+    }
+
+    #[test]
+    fn each_kind_answers_yes_to_its_own_question_only() {
+        let kinds = [
+            Message::text("t"),
+            Message::binary(&b"b"[..]),
+            Message::Ping(Bytes::new()),
+            Message::Pong(Bytes::new()),
+            Message::Close(None),
+            Message::Fragment { kind: MessageKind::Text, payload: Bytes::new(), first: true, last: true },
+        ];
+        for (i, m) in kinds.iter().enumerate() {
+            let answers = [m.is_text(), m.is_binary(), m.is_ping(), m.is_pong(), m.is_close(), m.is_fragment()];
+            let expected: [bool; 6] = core::array::from_fn(|j| j == i);
+            assert_eq!(answers, expected, "{m:?}");
+            assert_eq!(m.is_data(), i < 2, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn a_close_timed_out_when_the_peer_stopped_answering() {
+        let ended = |error| Closed { sent: None, received: None, clean: false, error };
+        assert!(ended(Some(ConnectionError::KeepaliveTimeout)).timed_out());
+        assert!(ended(Some(ConnectionError::CloseTimeout)).timed_out());
+        assert!(ended(Some(ConnectionError::Handshake(crate::error::HandshakeError::Timeout))).timed_out());
+        assert!(!ended(Some(ConnectionError::UnexpectedEof)).timed_out());
+        assert!(!ended(None).timed_out());
+    }
 }

@@ -18,4 +18,5 @@ mod s5_5_control;
 mod s5_framing;
 mod s7_close;
 mod s8_utf8;
+mod s9_extensions;
 mod timers;

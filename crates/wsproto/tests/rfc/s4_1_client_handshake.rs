@@ -181,3 +181,86 @@ fn sending_before_the_handshake_completes_is_a_local_error() {
     assert_eq!(c.close(wsproto::CloseCode::NORMAL, ""), Err(LocalError::NotOpen));
     assert_eq!(c.output_len(), 0);
 }
+
+/// RFC 8441 §4–5: the same request as an extended CONNECT over HTTP/2.
+#[cfg(feature = "http")]
+#[test]
+fn over_http2_the_request_is_an_extended_connect_with_the_same_headers() {
+    let plain = ClientRequest::from_url("ws://example.com:8080/feed?x=1").unwrap();
+    let h2 = plain.to_http2();
+    assert_eq!((h2.method(), h2.version()), (&http::Method::CONNECT, http::Version::HTTP_2));
+    assert_eq!(h2.uri().to_string(), "http://example.com:8080/feed?x=1");
+    assert_eq!(h2.headers()["sec-websocket-version"], "13");
+    assert!(!h2.headers().contains_key("sec-websocket-protocol") && !h2.headers().contains_key("origin"));
+
+    let full = ClientRequest::from_url("wss://example.com/feed")
+        .unwrap()
+        .subprotocol("v2")
+        .subprotocol("v1")
+        .origin("https://example.com")
+        .header("x-trace", "a")
+        .header("x-trace", "b");
+    let h2 = full.to_http2();
+    assert_eq!(h2.uri().to_string(), "https://example.com/feed");
+    assert_eq!(h2.headers()["sec-websocket-protocol"], "v2, v1");
+    assert_eq!(h2.headers()["origin"], "https://example.com");
+    let traces: Vec<_> = h2.headers().get_all("x-trace").iter().map(|v| v.to_str().unwrap()).collect();
+    assert_eq!(traces, ["a", "b"], "repeated headers keep every value, in order");
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn a_uri_becomes_a_request_or_says_what_is_wrong_with_it() {
+    let ok = |s: &str| ClientRequest::from_uri(&s.parse::<http::Uri>().unwrap());
+    let r = ok("wss://example.com").unwrap();
+    assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("example.com", 443, "/", true));
+    let r = ok("http://[::1]:9001/a?b").unwrap();
+    assert_eq!((r.host(), r.port(), r.target(), r.is_secure()), ("::1", 9001, "/a?b", false));
+    let r = ok("ws://h").unwrap();
+    assert_eq!(r.port(), 80);
+    for (uri, why) in [
+        ("ftp://example.com/", "the scheme must be ws or wss"),
+        ("/relative", "missing scheme (ws:// or wss://)"),
+        ("ws://user:pw@example.com/", "credentials in the URL are not supported; send an Authorization header"),
+    ] {
+        assert_eq!(ok(uri).unwrap_err().to_string(), format!("invalid WebSocket URL: {why}"), "{uri}");
+    }
+}
+
+#[test]
+fn nothing_can_smuggle_a_line_into_the_request() {
+    let base = || ClientRequest::new("example.com", 80, "/", false);
+    for (req, culprit) in [
+        (base().header("Bad Header", "v"), "Bad Header"),
+        (base().header("X-Ok", "a\r\nInjected: 1"), "X-Ok"),
+        (base().subprotocol("two words"), "two words"),
+        (base().origin("https://a.example\r\nX: y"), "https://a.example\r\nX: y"),
+        (ClientRequest::new("example.com", 80, "/a b", false), "/a b"),
+        (ClientRequest::new("exa mple.com", 80, "/", false), "exa mple.com"),
+    ] {
+        let refused = Connection::client(&req, Config::default(), Box::new(SeededRandom::new(1)), Instant::ZERO).unwrap_err();
+        assert_eq!(refused, LocalError::InvalidHeader(culprit.into()));
+    }
+    // A target without its leading slash gets one; an IPv6 host is bracketed in Host.
+    let mut c = Connection::client(
+        &ClientRequest::new("::1", 9001, "chat", false),
+        Config::default(),
+        Box::new(SeededRandom::new(1)),
+        Instant::ZERO,
+    )
+    .unwrap();
+    let request = String::from_utf8(drain(&mut c)).unwrap();
+    assert!(request.starts_with("GET /chat HTTP/1.1\r\n") && request.contains("\r\nHost: [::1]:9001\r\n"), "{request}");
+}
+
+#[test]
+fn a_101_that_is_not_http_1_1_is_refused() {
+    let (mut c, key) = client(&ClientRequest::new("example.com", 80, "/", false));
+    let head = format!(
+        "HTTP/1.0 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+        accept_key(key.as_bytes())
+    );
+    c.receive(head.as_bytes());
+    let evs = events(&mut c);
+    assert_eq!(closed(&evs).error, Some(ConnectionError::Handshake(HandshakeError::BadResponse("not HTTP/1.1"))));
+}

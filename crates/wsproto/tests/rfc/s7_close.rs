@@ -175,6 +175,23 @@ fn the_close_timeout_runs_from_the_next_time_told_not_from_a_quiet_minute_ago() 
 }
 
 #[test]
+fn the_connection_reports_both_close_frames_and_its_state_throughout() {
+    let mut s = open_server(Config::default());
+    assert_eq!((s.role(), s.state()), (Role::Server, ConnectionState::Open));
+    assert!(format!("{s:?}").contains("role: Server"), "{s:?}");
+    s.close(CloseCode(4001), "done").unwrap();
+    drain(&mut s);
+    assert_eq!(s.state(), ConnectionState::Closing);
+    assert_eq!(s.close_sent(), Some(&CloseFrame::new(CloseCode(4001), "done")));
+    assert_eq!((s.close_received(), s.is_close_handshake_complete()), (None, false));
+    s.receive(&client_frame(0x88, &close_payload(4001, "")));
+    events(&mut s);
+    assert_eq!(s.close_received(), Some(&CloseFrame::new(CloseCode(4001), "")));
+    assert!(s.is_close_handshake_complete());
+    assert_eq!(s.state(), ConnectionState::Closed);
+}
+
+#[test]
 fn eof_without_a_close_frame_is_1006() {
     let mut s = open_server(Config::default());
     s.receive(&client_frame(0x81, b"hi")[..4]);
