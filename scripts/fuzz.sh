@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
 # Builds every cargo-fuzz target (nightly, AddressSanitizer) and runs each one for SECONDS
-# (default 60) from its committed seed corpus in fuzz/corpus/, two at a time. New inputs go to a
+# (default 60) from its committed corpus in fuzz/corpus/, two at a time. New inputs go to a
 # scratch corpus, not into the repository. A crash fails the run and leaves its input in
 # fuzz/artifacts/<target>/: turn it into a regression test.
 #
-# Usage: scripts/fuzz.sh [SECONDS]
+# With --grow, new inputs go into the committed corpus instead, and each target's corpus is then
+# minimised (`cargo fuzz cmin`: the fewest inputs that reach the same coverage); commit the
+# result, so that the next runs, and scripts/coverage.sh, start from what this one reached.
+#
+# Usage: scripts/fuzz.sh [--grow] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+grow=false
+if [ "${1:-}" = --grow ]; then
+  grow=true
+  shift
+fi
 secs=${1:-60}
 root=$PWD
 
@@ -26,9 +35,16 @@ trap 'rm -rf "$scratch"' EXIT
 run() {
   local t=$1
   mkdir -p "$scratch/$t" "artifacts/$t" "corpus/$t"
-  if cargo +nightly fuzz run --release --debug-assertions "$t" "$scratch/$t" "corpus/$t" -- \
+  local corpora=("$scratch/$t" "corpus/$t")
+  $grow && corpora=("corpus/$t")
+  if cargo +nightly fuzz run --release --debug-assertions "$t" "${corpora[@]}" -- \
       -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$scratch/$t.log" 2>&1; then
     echo "fuzz: $t: $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$t.log" | grep -o '[0-9]*$') runs, no crash"
+    if $grow; then
+      cargo +nightly fuzz cmin --release --debug-assertions "$t" "corpus/$t" >"$scratch/$t.cmin.log" 2>&1 ||
+        { echo "fuzz: $t: minimising failed"; tail -n 20 "$scratch/$t.cmin.log"; return 1; }
+      echo "fuzz: $t: corpus minimised to $(find "corpus/$t" -type f | wc -l) inputs"
+    fi
   else
     echo "fuzz: $t FAILED"
     tail -n 40 "$scratch/$t.log"
