@@ -264,3 +264,13 @@ fn a_101_that_is_not_http_1_1_is_refused() {
     let evs = events(&mut c);
     assert_eq!(closed(&evs).error, Some(ConnectionError::Handshake(HandshakeError::BadResponse("not HTTP/1.1"))));
 }
+
+#[test]
+fn a_server_that_hangs_up_inside_its_response_head_ends_the_handshake() {
+    let (mut c, _) = client(&ClientRequest::new("example.com", 80, "/", false));
+    c.receive(b"HTTP/1.1 101 Switching Protocols\r\nUpgr");
+    assert_eq!(c.poll_event(), None, "waits for the rest of the head");
+    c.receive_eof();
+    let evs = events(&mut c);
+    assert_eq!(closed(&evs).error, Some(ConnectionError::Handshake(HandshakeError::UnexpectedEof)));
+}

@@ -38,6 +38,18 @@ fn rfc_example_is_accepted_with_the_exact_response() {
     assert!(s.is_open());
     assert_eq!(s.subprotocol(), Some("chat"));
     assert_eq!(s.accept(Accept::new()), Err(LocalError::NoRequestPending));
+    assert_eq!(s.reject(Reject::new(403)), Err(LocalError::NoRequestPending), "nor can it be refused once accepted");
+}
+
+#[test]
+fn nothing_is_read_after_the_end() {
+    let mut s = server();
+    assert_eq!(s.reject(Reject::new(403)), Err(LocalError::NoRequestPending), "no request has come yet");
+    assert!(s.read_hint() > 0, "a connecting server wants its request");
+    s.receive_eof();
+    events(&mut s);
+    assert!(s.is_closed());
+    assert_eq!(s.read_hint(), 0, "a closed connection wants nothing more");
 }
 
 #[test]
