@@ -3,8 +3,9 @@
 # each connecting, exchanging messages of random sizes (16 B to 16 KiB, with deflate) at a
 # steady rate, closing and connecting again (crates/wsproto-cli/examples/soak.rs). Prints every
 # 10 s the messages per second, p50/p99/p99.9 latency, and the server's RSS and open
-# descriptors. Fails on any error or lost message, or if the server's RSS or descriptors grow by
-# more than 10% after a 30 s warm-up.
+# descriptors. Fails on any error or lost message, or if, after a 30 s warm-up, the server's
+# descriptors grow by more than 10% or its RSS does (the later half's median more than 10% over
+# the earlier half's, or any sample more than 25% over the first).
 #
 # Usage: scripts/soak.sh DURATION [CLIENTS]     (.ci/run: 120 s; docs/performance.md: 30 min)
 set -euo pipefail
