@@ -153,12 +153,9 @@ fn message(i: u64, min: usize, max: usize) -> Message {
     if i & 3 == 0 { Message::text(String::from_utf8(body).expect("ASCII")) } else { Message::binary(body) }
 }
 
-fn size(m: &Message) -> usize {
-    match m {
-        Message::Text(t) => t.len(),
-        Message::Binary(b) => b.len(),
-        _ => 0,
-    }
+/// A tokio runtime on this thread, for the tokio client modes.
+fn current_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,7 +174,7 @@ impl Client {
         let failed = |e: Error| format!("connecting to {url} with {}: {e}", args.adapter);
         Ok(match args.adapter.as_str() {
             "tokio" => {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                let rt = current_thread()?;
                 let (ws, _) = rt.block_on(wsproto_tokio::connect_with(url, config)).map_err(failed)?;
                 Client::Tokio(rt, ws)
             }
@@ -246,7 +243,7 @@ fn echo(args: &Args) -> Outcome {
     while received < args.messages {
         while next < args.messages {
             let m = message(next, args.min, args.max);
-            let n = size(&m);
+            let n = m.len();
             if !in_flight.is_empty() && waiting + n > args.window {
                 break;
             }
@@ -259,7 +256,7 @@ fn echo(args: &Args) -> Outcome {
         let expected = message(received, args.min, args.max);
         match got {
             Some(m) if m == expected => {}
-            Some(m) => return Err(format!("echo {received} differs: {} bytes, {} expected", size(&m), size(&expected))),
+            Some(m) => return Err(format!("echo {received} differs: {} bytes, {} expected", m.len(), expected.len())),
             None => return Err(format!("the connection ended after {received} echoes")),
         }
         let (sent_at, n) = in_flight.pop_front().expect("an echo for a message sent");
@@ -375,7 +372,7 @@ fn flood(args: &Args) -> Outcome {
     let config = args.config();
     match args.adapter.as_str() {
         "tokio" => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            let rt = current_thread()?;
             rt.block_on(async {
                 let (ws, _) = wsproto_tokio::connect_with(args.url.as_str(), config).await.map_err(|e| e.to_string())?;
                 flood_through(ws, count, &sent, started).await
@@ -407,8 +404,8 @@ async fn flood_through<S: Transport, R: Runtime>(
         go.recv().await.map_err(|_| "the watcher went away".to_string())?;
         for i in 0..count {
             match rx.recv().await {
-                Some(Ok(Message::Binary(b))) if Message::Binary(b.clone()) == flood_message(i) => {}
-                other => return Err(format!("echo {i}: {:?}", other.map(|r| r.map(|m| size(&m))))),
+                Some(Ok(m)) if m == flood_message(i) => {}
+                other => return Err(format!("echo {i}: {:?}", other.map(|r| r.map(|m| m.len())))),
             }
         }
         Ok(())
