@@ -59,8 +59,8 @@ pub(crate) struct Args {
     /// Seconds between keepalive pings (0: off). Unanswered pings close the connection.
     #[arg(long, default_value = "20", value_parser = crate::seconds)]
     ping_interval: crate::MaybeDuration,
-    /// Seconds to wait for the answer to a keepalive ping before the peer counts as gone (0:
-    /// forever).
+    /// Seconds after a keepalive ping with no sign of life (its pong or any other data) before the
+    /// peer counts as gone (0: forever).
     #[arg(long, default_value = "20", value_parser = crate::seconds)]
     ping_timeout: crate::MaybeDuration,
     /// Seconds to wait for the peer's answer to our close frame (0: forever).

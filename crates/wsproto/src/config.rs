@@ -57,7 +57,14 @@ pub struct Config {
     /// Send a keepalive ping this often. Default off in the core; the adapters turn it on with
     /// [`Config::with_keepalive`].
     pub ping_interval: Option<Duration>,
-    /// Fail the connection (1011) if a keepalive ping is not answered this soon. Default 20 s.
+    /// Fail the connection (1011) if, this long after a keepalive ping, the peer has shown no
+    /// sign of life. Default 20 s.
+    ///
+    /// A sign of life is the pong, any other bytes from the peer (a busy peer's pong waits behind
+    /// the data it is sending), or, while the ping itself waits behind our own output, the
+    /// transport taking some of that output (a full transport only takes more as the peer
+    /// reads). Each one gives the peer the whole timeout again, so a slow link that still moves
+    /// is never cut, and a dead one is cut exactly this long after its last sign of life.
     pub ping_timeout: Option<Duration>,
     /// Close the connection (1001) when nothing has been received for this long. Default off.
     pub idle_timeout: Option<Duration>,

@@ -57,15 +57,17 @@ pub struct InputBuffer<'a> {
     start: usize,
     /// Where the connection keeps the size of the latest read: set when this is dropped.
     read: &'a mut usize,
+    /// Where the connection notes that bytes arrived (a sign of life, for the keepalive).
+    heard: &'a mut bool,
     /// Whether the connection is between messages, so that room reserved for a read that found
     /// nothing may be let go.
     between_messages: bool,
 }
 
 impl<'a> InputBuffer<'a> {
-    pub(super) fn new(buf: &'a mut BytesMut, read: &'a mut usize, between_messages: bool) -> InputBuffer<'a> {
+    pub(super) fn new(buf: &'a mut BytesMut, read: &'a mut usize, heard: &'a mut bool, between_messages: bool) -> InputBuffer<'a> {
         let start = buf.len();
-        InputBuffer { buf, start, read, between_messages }
+        InputBuffer { buf, start, read, heard, between_messages }
     }
 
     /// How many bytes the connection holds that it has not consumed yet.
@@ -125,6 +127,7 @@ impl Drop for InputBuffer<'_> {
     fn drop(&mut self) {
         // Only appending is possible, so the length never went below `start`.
         *self.read = self.buf.len() - self.start;
+        *self.heard |= *self.read > 0;
         if *self.read == 0 && self.buf.is_empty() && self.between_messages {
             // A read that found nothing (the transport would block): let go of the room reserved
             // for it, so that a connection waiting for its next message holds no buffer. (In the

@@ -308,6 +308,7 @@ impl Connection {
     #[inline]
     pub fn receive(&mut self, data: &[u8]) {
         self.recent_read = data.len();
+        self.timers.heard |= !data.is_empty();
         self.input.extend_from_slice(data);
     }
 
@@ -315,7 +316,7 @@ impl Connection {
     /// [`receive`](Connection::receive): it is a [`bytes::BufMut`] (for tokio-util's
     /// `poll_read_buf`, say) that can only be appended to.
     pub fn input_buffer(&mut self) -> InputBuffer<'_> {
-        InputBuffer::new(&mut self.input, &mut self.recent_read, self.inbound.is_idle())
+        InputBuffer::new(&mut self.input, &mut self.recent_read, &mut self.timers.heard, self.inbound.is_idle())
     }
 
     /// How many bytes the connection would like next, and the most a read should take: the rest

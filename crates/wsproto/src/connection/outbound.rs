@@ -51,6 +51,12 @@ impl Connection {
     /// If `n` is more than [`output_len`](Connection::output_len).
     pub fn advance_output(&mut self, n: usize) {
         self.output.advance(n);
+        if self.timers.ping_unwritten > 0 && n > 0 {
+            // The transport took bytes that our keepalive ping waits behind. Once the transport
+            // is full, it only takes more as the peer reads: the peer is alive.
+            self.timers.ping_unwritten = self.timers.ping_unwritten.saturating_sub(n);
+            self.timers.heard = true;
+        }
         if let Some(payload) = self.pending_pong.take() {
             if self.output.len() < self.settings.write_limit {
                 self.write_control(OpCode::Pong, &payload);

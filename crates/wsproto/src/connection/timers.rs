@@ -25,6 +25,12 @@ pub(crate) struct Timers {
     pub(crate) hibernate: Option<Instant>,
     /// The payload of the keepalive ping in flight, if any.
     pub(crate) ping_in_flight: Option<u32>,
+    /// How many bytes of output are still to be written before the keepalive ping is out, when
+    /// it was queued behind other output (zero otherwise).
+    pub(crate) ping_unwritten: usize,
+    /// A sign of life since the time was last passed in: bytes arrived from the peer, or the
+    /// transport took output that the keepalive ping was waiting behind.
+    pub(crate) heard: bool,
     pub(crate) ping_seq: u32,
 }
 
@@ -84,6 +90,11 @@ impl Connection {
                 if t.is_due(t.hibernate) {
                     self.hibernate();
                 }
+                if core::mem::take(&mut self.timers.heard) && self.timers.pong.is_some() {
+                    // The peer is alive, just slow to answer (its pong is behind the data it
+                    // sends, or our ping is behind ours): it gets the whole timeout again.
+                    self.timers.pong = self.timers.after(self.settings.ping_timeout);
+                }
                 let t = &self.timers;
                 if t.is_due(t.pong) {
                     self.keepalive_timed_out();
@@ -118,6 +129,8 @@ impl Connection {
         let t = &self.timers;
         match self.state {
             State::AwaitingRequest | State::RequestPending | State::AwaitingResponse | State::ReadingRejection => t.handshake,
+            // A sign of life moves the pong deadline, from a time the connection must be told.
+            State::Open if t.heard && t.pong.is_some() => Some(t.now),
             State::Open => earliest(&[t.pong, t.idle, t.next_ping, t.hibernate]),
             State::CloseSent | State::CloseReceived | State::AwaitingEof if t.close_unplaced.is_some() => Some(t.now),
             State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
@@ -140,8 +153,13 @@ impl Connection {
         }
         self.timers.ping_seq = self.timers.ping_seq.wrapping_add(1);
         let seq = self.timers.ping_seq;
+        let ahead = self.output.len();
         self.write_control(OpCode::Ping, &seq.to_be_bytes());
         self.timers.ping_in_flight = Some(seq);
+        // Behind other output, the ping may wait long before it is even sent: the transport
+        // taking that output counts as a sign of life (see `advance_output`).
+        self.timers.ping_unwritten = if ahead > 0 { self.output.len() } else { 0 };
+        self.timers.heard = false;
         self.timers.pong = self.timers.after(self.settings.ping_timeout);
     }
 
