@@ -119,6 +119,9 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
     ///
     /// Queued output (pongs, close replies) is written on the way, but a transport that cannot
     /// take it yet does not stop reading: the core bounds what reading can add to the output.
+    ///
+    /// What the transport already holds is read before a due deadline is acted on: a peer whose
+    /// pong arrived while the application was busy sending is alive, not timed out.
     pub(crate) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Result<Event>> {
         loop {
             if let Some(event) = self.conn.poll_event() {
@@ -127,27 +130,32 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             if let Poll::Ready(Err(e)) = self.poll_write_output(cx) {
                 return Poll::Ready(Err(e.into()));
             }
-            if self.poll_timers(cx) {
-                continue;
+            if self.conn.wants_input() {
+                self.io.set_read_deadline(self.conn.poll_timeout());
+                match self.io.poll_read_into(cx, &mut self.conn) {
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        self.conn.receive_eof();
+                        continue;
+                    }
+                    // Tell the core the time on every read: it keeps the idle timer exact.
+                    Poll::Ready(Ok(_)) => {
+                        self.conn.handle_timeout(R::now());
+                        continue;
+                    }
+                    // A peer that resets instead of closing, after the closing handshake, has said
+                    // all it had to say (Autobahn's fuzzing server does this).
+                    Poll::Ready(Err(_)) if self.conn.is_close_handshake_complete() => {
+                        self.eof = true;
+                        self.conn.receive_eof();
+                        continue;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
             }
-            if !self.conn.wants_input() {
+            if !self.poll_timers(cx) {
                 return Poll::Pending;
-            }
-            self.io.set_read_deadline(self.timer_at);
-            match ready!(self.io.poll_read_into(cx, &mut self.conn)) {
-                Ok(0) => {
-                    self.eof = true;
-                    self.conn.receive_eof();
-                }
-                // Tell the core the time on every read: it keeps the idle timer exact.
-                Ok(_) => self.conn.handle_timeout(R::now()),
-                // A peer that resets instead of closing, after the closing handshake, has said
-                // all it had to say (Autobahn's fuzzing server does this).
-                Err(_) if self.conn.is_close_handshake_complete() => {
-                    self.eof = true;
-                    self.conn.receive_eof();
-                }
-                Err(e) => return Poll::Ready(Err(e.into())),
             }
         }
     }

@@ -203,6 +203,34 @@ async fn a_peer_that_stops_answering_pings_is_dropped_at_interval_plus_timeout()
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_pong_that_arrived_while_the_application_was_sending_is_read_before_the_keepalive_verdict() {
+    let (mut ws, mut client) = duplex_pair(wsproto_tokio::default_config()).await;
+    let opened = tokio::time::Instant::now();
+    // The keepalive ping goes out at 20 s (the only place timers run is the receiving side).
+    assert!(tokio::time::timeout(Duration::from_secs(21), ws.next()).await.is_err());
+    let peer = tokio::spawn(async move {
+        // The peer answers at 30 s, within the 20 s allowed, then reads nothing until 50 s.
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        let mut ping = [0u8; 6];
+        client.read_exact(&mut ping).await.unwrap();
+        assert_eq!(&ping[..2], &[0x89, 0x04], "our keepalive ping");
+        client.write_all(&frame(0x8A, &ping[2..])).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let mut message = vec![0u8; (1 << 20) + 10];
+        client.read_exact(&mut message).await.unwrap();
+        client
+    });
+    // Meanwhile the application sends 1 MiB, which the peer takes only at 50 s: its pong waits
+    // unread in the transport, past the 40 s deadline.
+    ws.send(Message::binary(vec![7u8; 1 << 20])).await.unwrap();
+    assert_eq!(opened.elapsed(), Duration::from_secs(50));
+    let _client = peer.await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    assert!(next.is_err(), "the pong counts; the connection stays open: {next:?}");
+    assert!(ws.connection().is_open());
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_close_after_a_quiet_minute_gives_the_peer_the_whole_close_timeout() {
     let (mut ws, mut client) = duplex_pair(Config::default().close_timeout(Some(Duration::from_secs(10)))).await;
     // A minute with nothing said, then our close; the peer takes 5 s to answer.
