@@ -14,10 +14,7 @@ pub(crate) struct Timers {
     pub(crate) now: Instant,
     pub(crate) handshake: Option<Instant>,
     /// Waiting for the peer's close frame, or (client) for the server to end the transport.
-    pub(crate) close: Option<Instant>,
-    /// The close timer, started but not yet placed in time: it runs from the next time passed
-    /// in (see [`Timers::start_close`]).
-    pub(crate) close_unplaced: Option<Duration>,
+    pub(crate) close: CloseTimer,
     pub(crate) next_ping: Option<Instant>,
     pub(crate) pong: Option<Instant>,
     pub(crate) idle: Option<Instant>,
@@ -50,8 +47,7 @@ impl Timers {
     /// the timer runs from the next time passed in, which [`Connection::poll_timeout`] asks for
     /// at once.
     pub(crate) fn start_close(&mut self, d: Option<Duration>) {
-        self.close = None;
-        self.close_unplaced = d;
+        self.close = d.map_or(CloseTimer::Off, CloseTimer::Unplaced);
     }
 
     pub(crate) fn after(&self, d: Option<Duration>) -> Option<Instant> {
@@ -60,6 +56,27 @@ impl Timers {
 
     pub(crate) fn is_due(&self, deadline: Option<Instant>) -> bool {
         deadline.is_some_and(|d| d <= self.now)
+    }
+}
+
+/// The close timer. It is started by the application or the peer, at a time the connection may
+/// not know: the latest time it was told can be long past (see [`Timers::start_close`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) enum CloseTimer {
+    #[default]
+    Off,
+    /// Started, but not yet placed in time: it runs from the next time passed in.
+    Unplaced(Duration),
+    At(Instant),
+}
+
+impl CloseTimer {
+    /// The deadline, once placed.
+    fn at(self) -> Option<Instant> {
+        match self {
+            CloseTimer::At(at) => Some(at),
+            CloseTimer::Off | CloseTimer::Unplaced(_) => None,
+        }
     }
 }
 
@@ -76,8 +93,8 @@ impl Connection {
     /// keeps the idle timer precise; a time earlier than one seen before is ignored.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.timers.advance(now);
-        if let Some(d) = self.timers.close_unplaced.take() {
-            self.timers.close = Some(self.timers.now + d);
+        if let CloseTimer::Unplaced(d) = self.timers.close {
+            self.timers.close = CloseTimer::At(self.timers.now + d);
         }
         let t = &self.timers;
         match self.state {
@@ -106,12 +123,12 @@ impl Connection {
                 }
             }
             State::CloseSent | State::CloseReceived => {
-                if t.is_due(t.close) {
+                if t.is_due(t.close.at()) {
                     self.finish(false, Some(ConnectionError::CloseTimeout));
                 }
             }
             State::AwaitingEof => {
-                if t.is_due(t.close) {
+                if t.is_due(t.close.at()) {
                     // The closing handshake completed; the server just did not end the transport.
                     self.finish(true, None);
                 }
@@ -132,8 +149,12 @@ impl Connection {
             // A sign of life moves the pong deadline, from a time the connection must be told.
             State::Open if t.heard && t.pong.is_some() => Some(t.now),
             State::Open => earliest(&[t.pong, t.idle, t.next_ping, t.hibernate]),
-            State::CloseSent | State::CloseReceived | State::AwaitingEof if t.close_unplaced.is_some() => Some(t.now),
-            State::CloseSent | State::CloseReceived | State::AwaitingEof => t.close,
+            State::CloseSent | State::CloseReceived | State::AwaitingEof => match t.close {
+                CloseTimer::Off => None,
+                // Due at once: "tell me the time".
+                CloseTimer::Unplaced(_) => Some(t.now),
+                CloseTimer::At(at) => Some(at),
+            },
             State::Closed => None,
         }
     }
