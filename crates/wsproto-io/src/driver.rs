@@ -43,6 +43,10 @@ pub(crate) struct Driver<S, R: Runtime> {
     eof: bool,
     /// The stream has ended; nothing more comes out.
     finished: bool,
+    /// Sending runs the deadlines too, while the transport takes nothing: true for one task
+    /// driving the whole stream, false for split halves, whose reading half runs them (the
+    /// writing half must not take the timer's or the read's waker from it).
+    pub(crate) timers_in_send: bool,
     _runtime: PhantomData<fn() -> R>,
 }
 
@@ -57,6 +61,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             finish: Finish::Flush,
             eof: false,
             finished: false,
+            timers_in_send: true,
             _runtime: PhantomData,
         }
     }
@@ -212,13 +217,20 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             match self.finish {
                 Finish::Flush => {
                     // A peer that is gone cannot take our last frames; that is not worth an error.
-                    self.finish = match ready!(self.poll_write_output(cx)) {
-                        Ok(()) => Finish::Shutdown,
-                        Err(_) => Finish::Done,
+                    // One that stopped responding may never take them: no waiting for it (its
+                    // transport can be full of our output for as long as TCP keeps trying).
+                    self.finish = match self.poll_write_output(cx) {
+                        Poll::Ready(Ok(())) => Finish::Shutdown,
+                        Poll::Ready(Err(_)) => Finish::Done,
+                        Poll::Pending if self.peer_unresponsive() => Finish::Done,
+                        Poll::Pending => return Poll::Pending,
                     };
                 }
                 Finish::Shutdown => {
-                    let _ = ready!(self.io.poll_shutdown(cx));
+                    // (TLS writes its close_notify here: the same goes for it.)
+                    if self.io.poll_shutdown(cx).is_pending() && !self.peer_unresponsive() {
+                        return Poll::Pending;
+                    }
                     self.finish = if self.eof || self.peer_unresponsive() { Finish::Done } else { Finish::Drain(R::now() + LINGER) };
                 }
                 Finish::Drain(deadline) => {
@@ -334,7 +346,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             return Poll::Ready(Err(Error::AlreadyClosed));
         }
         if self.conn.is_write_buffer_full() {
-            ready!(self.poll_write_output(cx))?;
+            ready!(self.poll_send_output(cx))?;
         }
         Poll::Ready(Ok(()))
     }
@@ -346,7 +358,53 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
 
     /// For `Sink::poll_flush`.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Poll::Ready(Ok(ready!(self.poll_write_output(cx))?))
+        self.poll_send_output(cx)
+    }
+
+    /// Writes the output out for a sender. While the transport takes nothing, the deadlines
+    /// still run: a peer that died with our output unsent fails the send by keepalive (or by the
+    /// close timeout, after a close) instead of leaving it waiting for TCP to give up, which
+    /// takes a quarter of an hour. What the transport already holds is read first, as in
+    /// [`poll_event`](Self::poll_event); the bytes wait in the core, unparsed, for the receiver.
+    fn poll_send_output(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        loop {
+            match self.poll_write_output(cx) {
+                Poll::Ready(result) => return Poll::Ready(result.map_err(Error::from)),
+                // The connection ended (the other half saw to it, after a split): whatever is
+                // left is the receiver's to flush, if the peer takes it.
+                Poll::Pending if self.conn.is_closed() => return Poll::Ready(Err(Error::AlreadyClosed)),
+                Poll::Pending if !self.timers_in_send => return Poll::Pending,
+                Poll::Pending => {}
+            }
+            let due = self.conn.poll_timeout().is_some_and(|d| d <= R::now());
+            if due && self.conn.wants_input() {
+                self.io.set_read_deadline(self.conn.poll_timeout());
+                match self.io.poll_read_into(cx, &mut self.conn) {
+                    Poll::Ready(Ok(0)) => {
+                        self.eof = true;
+                        self.conn.receive_eof();
+                    }
+                    Poll::Ready(Ok(_)) => self.conn.handle_timeout(R::now()),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
+                    Poll::Pending => {}
+                }
+            }
+            if !self.poll_timers(cx) {
+                return Poll::Pending;
+            }
+            if self.conn.is_closed() {
+                // A deadline ended the connection. The receiver reports it too, from `closing`.
+                let error = match self.conn.poll_event() {
+                    Some(Event::Closed(closed)) => {
+                        let error = closed.error.clone();
+                        self.closing = Some(*closed);
+                        error.map_or(Error::AlreadyClosed, Error::from)
+                    }
+                    _ => Error::AlreadyClosed,
+                };
+                return Poll::Ready(Err(error));
+            }
+        }
     }
 
     /// Queues a close frame with `frame` (1000 if `None`) unless one was sent already; an answer

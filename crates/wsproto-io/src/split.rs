@@ -5,9 +5,9 @@
 //! almost never wait on each other. The reading half answers pings and close frames by itself.
 //!
 //! Both halves may write the transport (the reader writes pongs), and a transport remembers only
-//! the last task that waited to write. So whenever one half makes room in the output buffer, it
-//! wakes the other half too: a writer blocked on a full buffer, or a reader waiting to flush its
-//! close reply, never sleeps through the progress the other made.
+//! the last task that waited to write. So whenever one half makes room in the output buffer, or
+//! sees the connection end, it wakes the other half too: a writer blocked on a full buffer, or a
+//! reader waiting to flush its close reply, never sleeps through the progress the other made.
 
 use crate::driver::Driver;
 use crate::error::{Error, Result};
@@ -45,11 +45,13 @@ impl<S: Transport, R: Runtime> Shared<S, R> {
     ) -> Poll<T> {
         remember(me, cx.waker());
         let mut driver = self.lock();
-        let before = driver.conn.output_len();
+        let (before, was_closed) = (driver.conn.output_len(), driver.conn.is_closed());
         let result = f(&mut driver, cx);
-        let drained = driver.conn.output_len() < before;
+        // Progress the other half may be waiting for: room in the output, or the end (a writer
+        // blocked on a dead peer learns from the reader's keepalive that it is gone).
+        let progress = driver.conn.output_len() < before || (driver.conn.is_closed() && !was_closed);
         drop(driver);
-        if drained {
+        if progress {
             if let Some(w) = other.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 w.wake();
             }
@@ -75,7 +77,9 @@ impl<S: Transport, R: Runtime> WebSocketStream<S, R> {
     /// reads keeps the connection healthy. The halves share the connection behind a mutex that
     /// is held only while one poll runs, never across an `await`.
     pub fn split(self) -> (WriteHalf<S, R>, ReadHalf<S, R>) {
-        let shared = Arc::new(Shared { driver: Mutex::new(self.into_driver()), reader: Mutex::new(None), writer: Mutex::new(None) });
+        let mut driver = self.into_driver();
+        driver.timers_in_send = false;
+        let shared = Arc::new(Shared { driver: Mutex::new(driver), reader: Mutex::new(None), writer: Mutex::new(None) });
         (WriteHalf { shared: shared.clone() }, ReadHalf { shared })
     }
 }

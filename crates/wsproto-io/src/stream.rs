@@ -18,7 +18,11 @@ use wsproto::{CloseFrame, Connection, Message, Role};
 ///   automatically) and ends after the closing handshake. An abnormal end (a protocol error, a
 ///   keepalive timeout, a reset) is the last item, as an `Err`.
 /// - As a [`Sink`] it sends messages. `poll_ready` waits while the output buffer is over its
-///   limit, so a peer that never reads cannot grow our memory.
+///   limit, so a peer that never reads cannot grow our memory. While sending waits on a
+///   transport that takes nothing, the keepalive and close timers still run, so a send to a
+///   peer that is gone fails with [`KeepaliveTimeout`](crate::Error::KeepaliveTimeout) (or,
+///   after a close, [`CloseTimeout`](crate::Error::CloseTimeout)) instead of waiting for TCP to
+///   give up. (After [`split`](WebSocketStream::split), the reading half runs them.)
 /// - [`recv`](WebSocketStream::recv), [`send`](WebSocketStream::send) and
 ///   [`close`](WebSocketStream::close) do the same without extension traits.
 ///

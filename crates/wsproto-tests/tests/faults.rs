@@ -231,6 +231,74 @@ async fn a_pong_that_arrived_while_the_application_was_sending_is_read_before_th
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_sender_whose_peer_died_with_its_output_unsent_fails_by_keepalive() {
+    // One task sends, and never receives; the peer is gone without a word (it never reads).
+    let (mut ws, _peer) = duplex_pair(wsproto_tokio::default_config()).await;
+    let opened = tokio::time::Instant::now();
+    let message = Message::binary(vec![7u8; 16 << 10]);
+    let error = within_minutes(async {
+        loop {
+            if let Err(e) = ws.send(message.clone()).await {
+                break e;
+            }
+        }
+    })
+    .await;
+    // The keepalive ping was queued at 20 s behind output the transport never took.
+    assert!(matches!(error, Error::KeepaliveTimeout), "{error:?}");
+    assert_eq!(opened.elapsed(), Duration::from_secs(40));
+    // The receiving side reports the same, and ends without waiting to flush to a dead peer.
+    assert!(matches!(within_minutes(ws.next()).await, Some(Err(Error::KeepaliveTimeout))));
+    assert!(within_minutes(ws.next()).await.is_none());
+    assert_eq!(opened.elapsed(), Duration::from_secs(40));
+    assert!(matches!(ws.send(message).await, Err(Error::AlreadyClosed)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn split_halves_whose_peer_died_with_our_output_unsent_both_end_at_the_keepalive() {
+    let (ws, _peer) = duplex_pair(wsproto_tokio::default_config()).await;
+    let opened = tokio::time::Instant::now();
+    let (mut write, mut read) = ws.split();
+    let writer = tokio::spawn(async move {
+        let message = Message::binary(vec![7u8; 16 << 10]);
+        loop {
+            if let Err(e) = write.send(message.clone()).await {
+                return (e, tokio::time::Instant::now());
+            }
+        }
+    });
+    // The reading half runs the timers: the ping at 20 s waits behind output never taken.
+    // (With two tasks, tokio's timer wheel may round a deadline up by a millisecond or two.)
+    let about_40_s = |d: Duration| (Duration::from_secs(40)..Duration::from_millis(40_010)).contains(&d);
+    assert!(matches!(within_minutes(read.next()).await, Some(Err(Error::KeepaliveTimeout))));
+    let ended = opened.elapsed();
+    assert!(about_40_s(ended), "{ended:?}");
+    let (error, at) = within_minutes(writer).await.unwrap();
+    assert!(matches!(error, Error::AlreadyClosed), "{error:?}");
+    assert_eq!(at.duration_since(opened), ended, "the writer is woken at once, not left waiting");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_to_a_peer_that_died_with_our_output_unsent_ends_at_the_close_timeout() {
+    let (mut ws, _peer) = duplex_pair(Config::default().close_timeout(Some(Duration::from_secs(10)))).await;
+    // Fill the transport and our buffer: the peer never reads.
+    let message = Message::binary(vec![7u8; 16 << 10]);
+    while tokio::time::timeout(Duration::from_secs(1), ws.send(message.clone())).await.is_ok() {}
+    let closing = tokio::time::Instant::now();
+    let closed = within_minutes(ws.close(None)).await;
+    assert!(matches!(closed, Err(Error::CloseTimeout)), "{closed:?}");
+    assert_eq!(closing.elapsed(), Duration::from_secs(10));
+    assert!(matches!(within_minutes(ws.next()).await, Some(Err(Error::CloseTimeout))));
+    assert!(within_minutes(ws.next()).await.is_none());
+}
+
+/// `fut`'s output, or a failure if it takes more than 5 minutes (of the paused clock): what
+/// these tests guard against is a wait that TCP alone would end, after a quarter of an hour.
+async fn within_minutes<T>(fut: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(300), fut).await.expect("still waiting after 5 minutes")
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_close_after_a_quiet_minute_gives_the_peer_the_whole_close_timeout() {
     let (mut ws, mut client) = duplex_pair(Config::default().close_timeout(Some(Duration::from_secs(10)))).await;
     // A minute with nothing said, then our close; the peer takes 5 s to answer.
