@@ -2,8 +2,8 @@
 //! `connect`'s TCP and TLS.
 //!
 //! The driver is written as poll functions. Here every transport call blocks until it is done,
-//! so a poll returns `Pending` only when a read timed out at the driver's deadline (poll again:
-//! the deadline is now due) or a non-blocking stream would block (the caller gets
+//! so a poll returns `Pending` only when a read or a write timed out at the driver's deadline
+//! (poll again: the deadline is now due) or a non-blocking stream would block (the caller gets
 //! `WouldBlock`). [`block_on`] and [`poll_blocking`] tell the two apart.
 
 use crate::Stream;
@@ -60,28 +60,25 @@ pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, io::Error> {
 #[derive(Debug)]
 pub struct BlockingIo<S> {
     stream: S,
-    /// When the next read must return by.
-    deadline: Option<Instant>,
-    /// The read timeout last set on the stream.
+    /// When the next read must return by, and the read timeout last set on the stream.
+    read: Deadline,
+    /// The same for writes.
+    write: Deadline,
+}
+
+/// When a blocking call must return by, and the timeout last set on the stream for it.
+#[derive(Debug, Default)]
+struct Deadline {
+    at: Option<Instant>,
     timeout: Option<Duration>,
 }
 
-// Nothing here is ever pinned: blocking I/O takes `&mut S`.
-impl<S> Unpin for BlockingIo<S> {}
-
-impl<S> BlockingIo<S> {
-    /// Wraps a stream.
-    pub fn new(stream: S) -> Self {
-        BlockingIo { stream, deadline: None, timeout: None }
-    }
-}
-
-impl<S: Stream> BlockingIo<S> {
-    /// Sets the stream's read timeout for the deadline. The timeout shrinks as the deadline
-    /// nears; it is set again only when it would overshoot by more than a sixteenth (plus a
-    /// millisecond), to spare a system call on most reads.
-    fn arm_read_timeout(&mut self) -> io::Result<Option<Duration>> {
-        let wanted = self.deadline.map(|d| {
+impl Deadline {
+    /// The timeout for the deadline, set on the stream through `set` when it changed. It
+    /// shrinks as the deadline nears; it is set again only when it would overshoot by more than
+    /// a sixteenth (plus a millisecond), to spare a system call on most calls.
+    fn arm(&mut self, set: impl FnOnce(Option<Duration>) -> io::Result<()>) -> io::Result<Option<Duration>> {
+        let wanted = self.at.map(|d| {
             // Round up, and never zero (which would mean "no timeout").
             let left = d.saturating_duration_since(Instant::now());
             Duration::from_millis(left.as_millis() as u64 + 1)
@@ -91,45 +88,56 @@ impl<S: Stream> BlockingIo<S> {
             (current, wanted) => current != wanted,
         };
         if reset {
-            self.stream.set_read_timeout(wanted)?;
+            set(wanted)?;
             self.timeout = wanted;
         }
         Ok(self.timeout)
     }
+}
 
+// Nothing here is ever pinned: blocking I/O takes `&mut S`.
+impl<S> Unpin for BlockingIo<S> {}
+
+impl<S> BlockingIo<S> {
+    /// Wraps a stream.
+    pub fn new(stream: S) -> Self {
+        BlockingIo { stream, read: Deadline::default(), write: Deadline::default() }
+    }
+}
+
+impl<S: Stream> BlockingIo<S> {
     /// One blocking read through `read`, turning a timeout into `Pending`.
     fn read_blocking(&mut self, mut read: impl FnMut(&mut S) -> io::Result<usize>) -> Poll<io::Result<usize>> {
-        let timeout = match self.arm_read_timeout() {
-            Ok(t) => t,
-            Err(e) => return Poll::Ready(Err(e)),
-        };
-        let started = std::time::Instant::now();
-        loop {
-            return match read(&mut self.stream) {
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    // A read that waited for (most of) its timeout timed out at the deadline: the
-                    // driver acts on it when polled again. One that returned at once is a
-                    // non-blocking stream with nothing to read.
-                    let waited = started.elapsed();
-                    if timeout.is_none_or(|t| waited < t / 2) {
-                        WOULD_BLOCK.set(true);
-                    }
-                    Poll::Pending
-                }
-                other => Poll::Ready(other),
-            };
+        let stream = &mut self.stream;
+        match self.read.arm(|t| stream.set_read_timeout(t)) {
+            Ok(timeout) => until_timeout(timeout, || read(stream)),
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    /// One blocking write call (a write, a flush, a shutdown), turning a timeout into `Pending`.
+    fn write_blocking<T>(&mut self, mut write: impl FnMut(&mut S) -> io::Result<T>) -> Poll<io::Result<T>> {
+        let stream = &mut self.stream;
+        match self.write.arm(|t| stream.set_write_timeout(t)) {
+            Ok(timeout) => until_timeout(timeout, || write(stream)),
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 }
 
-/// Turns a `WouldBlock` from a write into `Pending`, for [`poll_blocking`] to report.
-fn write_blocking<T>(mut write: impl FnMut() -> io::Result<T>) -> Poll<io::Result<T>> {
+/// Runs a blocking call that has `timeout` to return by. A call that waited for (most of) its
+/// timeout timed out at the deadline: `Pending`, and the driver acts on the deadline when polled
+/// again. One that returned at once is a non-blocking stream that would block.
+fn until_timeout<T>(timeout: Option<Duration>, mut call: impl FnMut() -> io::Result<T>) -> Poll<io::Result<T>> {
+    let started = std::time::Instant::now();
     loop {
-        return match write() {
+        return match call() {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                WOULD_BLOCK.set(true);
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                let waited = started.elapsed();
+                if timeout.is_none_or(|t| waited < t / 2) {
+                    WOULD_BLOCK.set(true);
+                }
                 Poll::Pending
             }
             other => Poll::Ready(other),
@@ -158,19 +166,23 @@ impl<S: Stream> Transport for BlockingIo<S> {
     }
 
     fn poll_write_vectored(&mut self, _: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        write_blocking(|| self.stream.write_vectored(bufs))
+        self.write_blocking(|s| s.write_vectored(bufs))
     }
 
     fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        write_blocking(|| self.stream.flush())
+        self.write_blocking(|s| s.flush())
     }
 
     fn poll_shutdown(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        write_blocking(|| self.stream.shutdown_write())
+        self.write_blocking(|s| s.shutdown_write())
     }
 
     fn set_read_deadline(&mut self, deadline: Option<Instant>) {
-        self.deadline = deadline;
+        self.read.at = deadline;
+    }
+
+    fn set_write_deadline(&mut self, deadline: Option<Instant>) {
+        self.write.at = deadline;
     }
 
     fn get_ref(&self) -> &S {

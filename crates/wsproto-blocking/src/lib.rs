@@ -65,6 +65,13 @@ pub trait Stream: std::io::Read + std::io::Write {
         Ok(())
     }
 
+    /// Limits how long the next write may block (`None`: no limit). The default does nothing,
+    /// which means a write to a peer that stopped reading waits until the stream gives up.
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        let _ = timeout;
+        Ok(())
+    }
+
     /// Ends the write side (for TCP: sends FIN). The default flushes.
     fn shutdown_write(&mut self) -> std::io::Result<()> {
         self.flush()
@@ -76,6 +83,10 @@ impl Stream for TcpStream {
         TcpStream::set_read_timeout(self, timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+
     fn shutdown_write(&mut self) -> std::io::Result<()> {
         self.shutdown(Shutdown::Write)
     }
@@ -85,6 +96,10 @@ impl Stream for TcpStream {
 impl Stream for std::os::unix::net::UnixStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
         std::os::unix::net::UnixStream::set_read_timeout(self, timeout)
+    }
+
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> std::io::Result<()> {
+        std::os::unix::net::UnixStream::set_write_timeout(self, timeout)
     }
 
     fn shutdown_write(&mut self) -> std::io::Result<()> {

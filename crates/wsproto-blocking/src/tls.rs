@@ -21,6 +21,15 @@ impl<S: Stream, T: Stream, U: Stream> Stream for wsproto_io::MaybeTlsStream<S, T
         }
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        match self {
+            wsproto_io::MaybeTlsStream::Plain(s) => s.set_write_timeout(timeout),
+            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.set_write_timeout(timeout),
+            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.set_write_timeout(timeout),
+            _ => Ok(()),
+        }
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             wsproto_io::MaybeTlsStream::Plain(s) => s.shutdown_write(),
@@ -36,6 +45,10 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
         (**self).set_read_timeout(timeout)
     }
 
+    fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        (**self).set_write_timeout(timeout)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         (**self).shutdown_write()
     }
@@ -46,6 +59,10 @@ macro_rules! stream_owned {
         impl<S: Stream> Stream for rustls::StreamOwned<$side, S> {
             fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
                 self.sock.set_read_timeout(timeout)
+            }
+
+            fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+                self.sock.set_write_timeout(timeout)
             }
 
             fn shutdown_write(&mut self) -> io::Result<()> {

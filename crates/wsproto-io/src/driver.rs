@@ -68,6 +68,10 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
 
     /// Writes out everything the core has queued, then flushes the transport.
     pub(crate) fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // A blocking transport's write returns by the next deadline, so that it runs; to a peer
+        // that stopped responding, it tries only for a moment.
+        let deadline = if self.peer_unresponsive() { Some(R::now()) } else { self.conn.poll_timeout() };
+        self.io.set_write_deadline(deadline);
         while self.conn.output_len() > 0 {
             let first = self.conn.pending_output();
             let written = if first.len() == self.conn.output_len() {

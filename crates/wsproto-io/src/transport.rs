@@ -44,6 +44,14 @@ pub trait Transport: Unpin {
         let _ = deadline;
     }
 
+    /// The time by which the next write must return, as for reads: a blocking transport sets its
+    /// write timeout from it, so that a peer that stopped reading cannot hold a write past the
+    /// connection's deadlines. Async transports ignore it.
+    #[inline]
+    fn set_write_deadline(&mut self, deadline: Option<Instant>) {
+        let _ = deadline;
+    }
+
     /// The wrapped stream.
     fn get_ref(&self) -> &Self::Inner;
 

@@ -424,6 +424,38 @@ async fn a_reader_alone_still_answers_pings_and_close() {
 }
 
 #[test]
+fn a_blocking_sender_whose_peer_stopped_reading_fails_by_keepalive() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    let (tcp, _) = listener.accept().unwrap();
+    client.write_all(REQUEST).unwrap();
+    let config = Config::default().ping_interval(Some(Duration::from_secs(1))).ping_timeout(Some(Duration::from_secs(1)));
+    let mut ws = wsproto_blocking::accept_with(tcp, config, |_| Ok(Default::default())).unwrap();
+    let mut head = [0u8; 129];
+    client.read_exact(&mut head).unwrap();
+    // The client reads nothing more: the kernel buffers fill, and a blocking write would wait
+    // for TCP to give up. The keepalive ends it instead: its ping waits behind output that the
+    // transport no longer takes.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let message = Message::binary(vec![1u8; 64 << 10]);
+        let error = loop {
+            if let Err(e) = ws.send(message.clone()) {
+                break e;
+            }
+        };
+        let then = ws.read().map(|m| m.len());
+        let _ = tx.send((error, then));
+    });
+    let (error, then) = rx.recv_timeout(Duration::from_secs(120)).expect("still sending after 2 minutes");
+    assert!(matches!(error, wsproto_blocking::Error::KeepaliveTimeout), "{error:?}");
+    assert!(matches!(then, Err(wsproto_blocking::Error::KeepaliveTimeout)), "{then:?}");
+    drop(client);
+}
+
+#[test]
 fn a_non_blocking_std_stream_reports_would_block_and_loses_nothing() {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
