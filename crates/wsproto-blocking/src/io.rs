@@ -147,6 +147,7 @@ fn until_timeout<T>(timeout: Option<Duration>, mut call: impl FnMut() -> io::Res
 
 impl<S: Stream> Transport for BlockingIo<S> {
     type Inner = S;
+    const BLOCKING: bool = true;
 
     fn poll_read_into(&mut self, _: &mut Context<'_>, conn: &mut Connection) -> Poll<io::Result<usize>> {
         let want = conn.read_hint();

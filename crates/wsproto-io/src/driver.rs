@@ -68,10 +68,12 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
 
     /// Writes out everything the core has queued, then flushes the transport.
     pub(crate) fn poll_write_output(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // A blocking transport's write returns by the next deadline, so that it runs; to a peer
-        // that stopped responding, it tries only for a moment.
-        let deadline = if self.peer_unresponsive() { Some(R::now()) } else { self.conn.poll_timeout() };
-        self.io.set_write_deadline(deadline);
+        if S::BLOCKING {
+            // The write returns by the next deadline, so that it runs; to a peer that stopped
+            // responding, it tries only for a moment.
+            let deadline = if self.peer_unresponsive() { Some(R::now()) } else { self.conn.poll_timeout() };
+            self.io.set_write_deadline(deadline);
+        }
         while self.conn.output_len() > 0 {
             let first = self.conn.pending_output();
             let written = if first.len() == self.conn.output_len() {
@@ -139,34 +141,36 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             if let Poll::Ready(Err(e)) = self.poll_write_output(cx) {
                 return Poll::Ready(Err(e.into()));
             }
-            if self.conn.wants_input() {
-                self.io.set_read_deadline(self.conn.poll_timeout());
-                match self.io.poll_read_into(cx, &mut self.conn) {
-                    Poll::Ready(Ok(0)) => {
-                        self.eof = true;
-                        self.conn.receive_eof();
-                        continue;
-                    }
-                    // Tell the core the time on every read: it keeps the idle timer exact.
-                    Poll::Ready(Ok(_)) => {
-                        self.conn.handle_timeout(R::now());
-                        continue;
-                    }
-                    // A peer that resets instead of closing, after the closing handshake, has said
-                    // all it had to say (Autobahn's fuzzing server does this).
-                    Poll::Ready(Err(_)) if self.conn.is_close_handshake_complete() => {
-                        self.eof = true;
-                        self.conn.receive_eof();
-                        continue;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => {}
-                }
+            if self.conn.wants_input() && self.read_once(cx)? {
+                continue;
             }
             if !self.poll_timers(cx) {
                 return Poll::Pending;
             }
         }
+    }
+
+    /// One read from the transport into the core: `true` when it brought bytes or the end of
+    /// file, `false` when the transport holds nothing yet (it wakes the task when it does).
+    fn read_once(&mut self, cx: &mut Context<'_>) -> io::Result<bool> {
+        if S::BLOCKING {
+            self.io.set_read_deadline(self.conn.poll_timeout());
+        }
+        match self.io.poll_read_into(cx, &mut self.conn) {
+            Poll::Ready(Ok(0)) => self.conn.receive_eof(),
+            // Tell the core the time on every read: it keeps the idle timer exact.
+            Poll::Ready(Ok(_)) => {
+                self.conn.handle_timeout(R::now());
+                return Ok(true);
+            }
+            // A peer that resets instead of closing, after the closing handshake, has said all it
+            // had to say (Autobahn's fuzzing server does this).
+            Poll::Ready(Err(_)) if self.conn.is_close_handshake_complete() => self.conn.receive_eof(),
+            Poll::Ready(Err(e)) => return Err(e),
+            Poll::Pending => return Ok(false),
+        }
+        self.eof = true;
+        Ok(true)
     }
 
     /// The next message, for `Stream::poll_next`. After the connection closes, the transport is
@@ -382,16 +386,7 @@ impl<S: Transport, R: Runtime> Driver<S, R> {
             }
             let due = self.conn.poll_timeout().is_some_and(|d| d <= R::now());
             if due && self.conn.wants_input() {
-                self.io.set_read_deadline(self.conn.poll_timeout());
-                match self.io.poll_read_into(cx, &mut self.conn) {
-                    Poll::Ready(Ok(0)) => {
-                        self.eof = true;
-                        self.conn.receive_eof();
-                    }
-                    Poll::Ready(Ok(_)) => self.conn.handle_timeout(R::now()),
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e.into())),
-                    Poll::Pending => {}
-                }
+                self.read_once(cx)?;
             }
             if !self.poll_timers(cx) {
                 return Poll::Pending;

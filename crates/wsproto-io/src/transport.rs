@@ -36,9 +36,16 @@ pub trait Transport: Unpin {
     /// Shuts the write side down (for TCP, sends FIN).
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 
-    /// The time by which the next read must return, so that a deadline is not missed. Async
-    /// transports ignore it (the driver's timer wakes the task); a blocking transport sets its
-    /// read timeout from it.
+    /// Whether this transport blocks inside its methods. Only then does the driver work out the
+    /// connection's next deadline before each read and write and pass it on
+    /// ([`set_read_deadline`](Transport::set_read_deadline),
+    /// [`set_write_deadline`](Transport::set_write_deadline)); an async transport is woken by
+    /// the driver's timer instead and spares that work on every call.
+    const BLOCKING: bool = false;
+
+    /// The time by which the next read must return, so that a deadline is not missed. A blocking
+    /// transport sets its read timeout from it; async transports ignore it (and, unless
+    /// [`BLOCKING`](Transport::BLOCKING), the driver does not pass it before every read).
     #[inline]
     fn set_read_deadline(&mut self, deadline: Option<Instant>) {
         let _ = deadline;
@@ -46,7 +53,7 @@ pub trait Transport: Unpin {
 
     /// The time by which the next write must return, as for reads: a blocking transport sets its
     /// write timeout from it, so that a peer that stopped reading cannot hold a write past the
-    /// connection's deadlines. Async transports ignore it.
+    /// connection's deadlines. Passed only when [`BLOCKING`](Transport::BLOCKING).
     #[inline]
     fn set_write_deadline(&mut self, deadline: Option<Instant>) {
         let _ = deadline;
