@@ -13,30 +13,29 @@ pub type MaybeTlsStream<S> = wsproto_io::MaybeTlsStream<S, Box<ClientTls<S>>, Bo
 
 impl<S: Stream, T: Stream, U: Stream> Stream for wsproto_io::MaybeTlsStream<S, T, U> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            wsproto_io::MaybeTlsStream::Plain(s) => s.set_read_timeout(timeout),
-            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.set_read_timeout(timeout),
-            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.set_read_timeout(timeout),
-            _ => Ok(()),
-        }
+        inner(self).map_or(Ok(()), |s| s.set_read_timeout(timeout))
     }
 
     fn set_write_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        match self {
-            wsproto_io::MaybeTlsStream::Plain(s) => s.set_write_timeout(timeout),
-            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.set_write_timeout(timeout),
-            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.set_write_timeout(timeout),
-            _ => Ok(()),
-        }
+        inner(self).map_or(Ok(()), |s| s.set_write_timeout(timeout))
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        match self {
-            wsproto_io::MaybeTlsStream::Plain(s) => s.shutdown_write(),
-            wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => s.shutdown_write(),
-            wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => s.shutdown_write(),
-            _ => self.flush(),
+        match inner(self) {
+            Some(s) => s.shutdown_write(),
+            None => self.flush(),
         }
+    }
+}
+
+/// Whichever stream is inside; `None` for a kind of stream this crate does not know yet (the
+/// enum is non-exhaustive), which then gets the trait's defaults.
+fn inner<S: Stream, T: Stream, U: Stream>(stream: &mut wsproto_io::MaybeTlsStream<S, T, U>) -> Option<&mut dyn Stream> {
+    match stream {
+        wsproto_io::MaybeTlsStream::Plain(s) => Some(s),
+        wsproto_io::MaybeTlsStream::Rustls(s) | wsproto_io::MaybeTlsStream::ProxyTls(s) => Some(s),
+        wsproto_io::MaybeTlsStream::RustlsInProxyTls(s) => Some(s),
+        _ => None,
     }
 }
 
