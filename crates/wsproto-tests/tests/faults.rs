@@ -423,18 +423,24 @@ async fn a_reader_alone_still_answers_pings_and_close() {
     reader.await.unwrap();
 }
 
-#[test]
-fn a_blocking_sender_whose_peer_stopped_reading_fails_by_keepalive() {
+/// A server on the blocking adapter, and a raw TCP client that has done the handshake.
+fn blocking_tcp_pair(config: Config) -> (wsproto_blocking::WebSocket<std::net::TcpStream>, std::net::TcpStream) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (tcp, _) = listener.accept().unwrap();
     client.write_all(REQUEST).unwrap();
-    let config = Config::default().ping_interval(Some(Duration::from_secs(1))).ping_timeout(Some(Duration::from_secs(1)));
-    let mut ws = wsproto_blocking::accept_with(tcp, config, |_| Ok(Default::default())).unwrap();
+    let ws = wsproto_blocking::accept_with(tcp, config, |_| Ok(Default::default())).unwrap();
     let mut head = [0u8; 129];
     client.read_exact(&mut head).unwrap();
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    (ws, client)
+}
+
+#[test]
+fn a_blocking_sender_whose_peer_stopped_reading_fails_by_keepalive() {
+    let config = Config::default().ping_interval(Some(Duration::from_secs(1))).ping_timeout(Some(Duration::from_secs(1)));
+    let (mut ws, client) = blocking_tcp_pair(config);
     // The client reads nothing more: the kernel buffers fill, and a blocking write would wait
     // for TCP to give up. The keepalive ends it instead: its ping waits behind output that the
     // transport no longer takes.
@@ -457,16 +463,8 @@ fn a_blocking_sender_whose_peer_stopped_reading_fails_by_keepalive() {
 
 #[test]
 fn a_non_blocking_std_stream_reports_would_block_and_loses_nothing() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut client = std::net::TcpStream::connect(addr).unwrap();
-    let (tcp, _) = listener.accept().unwrap();
-    client.write_all(REQUEST).unwrap();
-    let mut ws = wsproto_blocking::accept_with(tcp, Config::default().write_buffer_limit(64 << 10), |_| Ok(Default::default())).unwrap();
-    let mut head = [0u8; 129];
-    client.read_exact(&mut head).unwrap();
-    assert!(head.starts_with(b"HTTP/1.1 101"));
+    use std::io::Read;
+    let (mut ws, mut client) = blocking_tcp_pair(Config::default().write_buffer_limit(64 << 10));
     ws.get_mut().set_nonblocking(true).unwrap();
     // The client never reads: the kernel buffers fill, then sends report WouldBlock.
     let message = Message::binary(vec![1u8; 32 << 10]);
