@@ -16,7 +16,7 @@ use bytes::{Bytes, BytesMut};
 /// To share the frame with compressed connections too, send broadcasts uncompressed
 /// ([`Connection::set_compression`]).
 ///
-/// Cloning is cheap (two reference counts).
+/// Cloning is cheap (no copy). The payload is the frame's tail: one allocation holds both.
 ///
 /// ```
 /// use wsproto::PreparedMessage;
@@ -54,7 +54,10 @@ impl PreparedMessage {
         let mut frame = BytesMut::with_capacity(n + payload.len());
         frame.extend_from_slice(&head[..n]);
         frame.extend_from_slice(&payload);
-        PreparedMessage { kind, payload, frame: frame.freeze() }
+        let frame = frame.freeze();
+        // The payload is the frame's tail, not a second copy: a server holding a backlog of
+        // prepared lines (a chat room's) holds each line once.
+        PreparedMessage { kind, payload: frame.slice(n..), frame }
     }
 
     /// Text or binary.
@@ -105,6 +108,17 @@ mod tests {
         b.send_text("hi").unwrap();
         b.send_binary(&[7u8; 70_000]).unwrap();
         assert_eq!(drain(&mut a), drain(&mut b), "the same bytes as an ordinary send");
+    }
+
+    #[test]
+    fn the_payload_is_the_frames_tail_not_a_copy() {
+        let prepared = PreparedMessage::text("one allocation for the line");
+        assert_eq!(&prepared.payload()[..], b"one allocation for the line");
+        assert_eq!(prepared.payload().as_ptr(), prepared.frame()[2..].as_ptr());
+        let big = PreparedMessage::binary(alloc::vec![1u8; 70_000]);
+        assert_eq!(big.payload().len(), 70_000);
+        // 70,000 bytes need the 8-byte length: a 10-byte header.
+        assert_eq!(big.payload().as_ptr(), big.frame()[10..].as_ptr());
     }
 
     #[test]
