@@ -4,14 +4,16 @@
 # aliasing violations.
 #
 # What runs: the unit tests, the RFC tests and the doc tests of `wsproto` with the default
-# features (miniz_oxide), and the deflate backend's unit tests again with zlib-rs, whose one
-# `set_len` (our unsafe code) they reach. The RFC deflate tests are not repeated with zlib-rs:
+# features (miniz_oxide), and the deflate backend's and hibernation's unit tests again with
+# zlib-rs, whose one `set_len` (our unsafe code) they reach (the history and parameter tests do
+# not touch the backend, so they run once). The RFC deflate tests are not repeated with zlib-rs:
 # under Miri they take over six minutes, in zlib-rs's own code, not ours. SIMD paths are compiled out under Miri (`cfg(miri)`), so the
 # portable loops run, as on every CPU without AVX2.
 #
 # Miri is about a thousand times slower than native code, so some tests are smaller or left out
 # here; `cargo test` runs all of them natively, and what Miri adds is checking each code path once:
-# - property tests run 4 cases each instead of 256 (PROPTEST_CASES);
+# - property tests run 4 cases each instead of 256 (PROPTEST_CASES), and the largest draw
+#   smaller inputs (the two-core properties at most 12 operations, the history's pieces a tenth);
 # - tests with payloads of hundreds of KiB shrink them under `cfg(miri)` (each says so);
 # - left out: the 3 MiB multi-step inflate and the 1 MiB deflate bomb (each `#[cfg_attr(miri,
 #   ignore)]` names the smaller test that runs the same path); and, with `--skip` below, the
@@ -36,4 +38,4 @@ export MIRIFLAGS=${MIRIFLAGS:--Zmiri-disable-isolation}
 times=(-Zunstable-options --report-time)
 cargo +nightly miri test -p wsproto --lib --tests -- "${times[@]}" --skip sixty_five_thousand_one_byte_fragments --skip split_at_every_byte
 cargo +nightly miri test -p wsproto --doc
-cargo +nightly miri test -p wsproto --features zlib-rs --lib -- "${times[@]}" deflate
+cargo +nightly miri test -p wsproto --features zlib-rs --lib -- "${times[@]}" deflate::backend deflate::hibernation
