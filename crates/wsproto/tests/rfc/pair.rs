@@ -29,7 +29,7 @@ enum Op {
 /// 126 B (the 16-bit length) only.
 const LARGEST: usize = if cfg!(miri) { 1_000 } else { 70_000 };
 
-/// How many operations a property runs at most: fewer under Miri, where these two properties
+/// A case runs fewer operations than this: fewer still under Miri, where these two properties
 /// took 13 minutes of its run (deflate contexts made and dropped per message, every byte
 /// delivered alone); each case still mixes sends, fragments, pings, closes and timers.
 const OPS: usize = if cfg!(miri) { 12 } else { 40 };
