@@ -15,7 +15,7 @@
 //! (`scripts/soak.sh`) that showed as a server whose RSS ended 11% over where it had been a minute
 //! earlier, and one that overshot 15% during the connection storm of its start, with nothing
 //! leaked. Pinning the threshold at 128 KiB keeps deflate states mapped, so each one goes back to
-//! the system when it is freed; the same soak then stays within 2% from 20 s on. Messages under
+//! the system when it is freed; the same soak then stays within 2.3% from 20 s on. Messages under
 //! 128 KiB still come from the heap, as before.
 //!
 //! Allocators that return memory by themselves (jemalloc, mimalloc with purging) need none of
