@@ -6,8 +6,8 @@
 //! server's descriptors grew by more than 10% or its memory did (the later half's median more
 //! than 10% over the earlier half's, or any sample more than 25% over the first), or if, once
 //! every client has left, the server does not come back to its descriptors and, within
-//! [`LEFT_BEHIND_KIB`], its memory from before the first client came: a leak of a few hundred
-//! bytes per session shows there, long before it moves a median of hundreds of MiB.
+//! [`LEFT_BEHIND_KIB`], its memory from before the first client came: a leak of 1 KiB per
+//! session fails the 2-minute run there, long before it would move a median of hundreds of MiB.
 //! `scripts/soak.sh` starts `wsproto serve --deflate` and runs this.
 //!
 //! ```text
