@@ -11,12 +11,10 @@
 //! heap at all. glibc maps blocks of 128 KiB and more with `mmap`, but raises that threshold to
 //! the size of each mapped block it frees: after the first compressed connection ends, every
 //! deflate state comes from the heap, where small allocations settle in the holes freed states
-//! leave, and the heap grows to the busiest moment's size and stays there. In the 2-minute soak
-//! (`scripts/soak.sh`) that showed as a server whose RSS ended 11% over where it had been a minute
-//! earlier, and one that overshot 15% during the connection storm of its start, with nothing
-//! leaked. Pinning the threshold at 128 KiB keeps deflate states mapped, so each one goes back to
-//! the system when it is freed; the same soak then stays within 2.3% from 20 s on. Messages under
-//! 128 KiB still come from the heap, as before.
+//! leave, and the heap grows to the busiest moment's size and stays there. Pinning the threshold
+//! at 128 KiB keeps deflate states mapped, so each one goes back to the system when it is freed;
+//! messages under 128 KiB still come from the heap. The soak runs that showed the difference are
+//! in docs/performance.md ("Soak").
 //!
 //! Allocators that return memory by themselves (jemalloc, mimalloc with purging) need none of
 //! this; the library itself never calls it.
@@ -31,32 +29,30 @@ const TRIM_EVERY: Duration = Duration::from_secs(2);
 #[cfg_attr(not(all(target_os = "linux", target_env = "gnu")), allow(dead_code))]
 const MAP_FROM: usize = 128 * 1024;
 
-/// Pins glibc's mmap threshold at [`MAP_FROM`] (glibc only; elsewhere nothing). Call it before
-/// the first connection.
-pub(crate) fn map_large_blocks() {
+/// Sets glibc's malloc up to give freed memory back (glibc only; elsewhere nothing): pins its
+/// mmap threshold at [`MAP_FROM`] and starts a task that calls `malloc_trim` every [`TRIM_EVERY`].
+/// Call it once, before the first connection.
+pub(crate) fn give_freed_memory_back() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only sets a parameter of the allocator, under its own lock.
-    unsafe {
-        // It returns 0 only for an unknown parameter; the default threshold is then kept.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MAP_FROM as libc::c_int);
-    }
-}
-
-/// Starts a task that calls `malloc_trim` every [`TRIM_EVERY`] (glibc only; elsewhere nothing).
-pub(crate) fn spawn_trimmer() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    tokio::spawn(async {
-        let mut tick = tokio::time::interval(TRIM_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let started = std::time::Instant::now();
-            // SAFETY: `malloc_trim` takes the allocator's own locks and only releases free pages;
-            // it is safe to call from any thread at any time.
-            unsafe {
-                libc::malloc_trim(0);
-            }
-            tracing::trace!(took = ?started.elapsed(), "malloc_trim");
+    {
+        // SAFETY: `mallopt` only sets a parameter of the allocator, under its own lock. It returns
+        // 0 only for an unknown parameter; the default threshold is then kept.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MAP_FROM as libc::c_int);
         }
-    });
+        tokio::spawn(async {
+            let mut tick = tokio::time::interval(TRIM_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let started = std::time::Instant::now();
+                // SAFETY: `malloc_trim` takes the allocator's own locks and only releases free
+                // pages; it is safe to call from any thread at any time.
+                unsafe {
+                    libc::malloc_trim(0);
+                }
+                tracing::trace!(took = ?started.elapsed(), "malloc_trim");
+            }
+        });
+    }
 }

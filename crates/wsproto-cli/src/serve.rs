@@ -192,8 +192,7 @@ pub(crate) async fn run(args: Args) -> ExitCode {
         Some(port) => with_port(&args.addr, port),
         None => args.addr.clone(),
     };
-    crate::memory::map_large_blocks();
-    crate::memory::spawn_trimmer();
+    crate::memory::give_freed_memory_back();
     let listener = match TcpListener::bind(&addr).await {
         Ok(l) => l,
         Err(e) => {
